@@ -1,0 +1,33 @@
+/**
+ * The mechanism registry: swap attention by name (like transformers' `attn_implementation` or xformers'
+ * registry). `MechanismName` is a closed union and `factories` an exhaustive Record over it, so adding a name
+ * without an implementation is a compile error. Everything in qattn (CLI, benchmark, ONNX swap, conformance
+ * tests) enumerates mechanisms from here.
+ */
+import { QattnError, listChoices } from '../core/errors.ts';
+import type { Mechanism } from './types.ts';
+import { exact } from './mechanisms/exact.ts';
+
+export type MechanismName = 'exact';
+
+const factories: Record<MechanismName, () => Mechanism> = {
+  exact: () => exact,
+};
+
+export const mechanismNames = Object.keys(factories) as MechanismName[];
+
+export function isMechanismName(name: string): name is MechanismName {
+  return Object.prototype.hasOwnProperty.call(factories, name);
+}
+
+/** Looks a mechanism up by name; unknown names fail listing the valid ones. */
+export function getMechanism(name: string): Mechanism {
+  if (!isMechanismName(name)) {
+    throw new QattnError(`unknown attention method '${name}' (valid: ${listChoices(mechanismNames)})`);
+  }
+  return factories[name]();
+}
+
+export function allMechanisms(): Mechanism[] {
+  return mechanismNames.map((n) => factories[n]());
+}

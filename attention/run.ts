@@ -1,0 +1,32 @@
+/**
+ * The one entry point every tool uses to run a mechanism: validates the input, resolves options, asks the
+ * mechanism whether it can run this input, then runs it.
+ */
+import { QattnError } from '../core/errors.ts';
+import { resolveOptions } from './options.ts';
+import { getMechanism } from './registry.ts';
+import type { AttentionInput, AttentionOutput, OptionValue, Options } from './types.ts';
+import { validateInput } from './validate.ts';
+
+export interface RunResult {
+  readonly output: AttentionOutput;
+  readonly options: Options;
+  /** Wall time of the mechanism's attend call alone (no validation, no I/O), milliseconds. */
+  readonly ms: number;
+}
+
+export async function runAttention(
+  method: string,
+  input: AttentionInput,
+  given: Readonly<Record<string, OptionValue>> = {},
+): Promise<RunResult> {
+  const mech = getMechanism(method);
+  const options = resolveOptions(mech, given);
+  validateInput(input);
+  const reasons = mech.notSupportedReasons(input, options);
+  if (reasons.length) throw new QattnError(`${mech.name} cannot run this input: ${reasons.join('; ')}`);
+  const t0 = performance.now();
+  const output = await mech.attend(input, options);
+  const ms = performance.now() - t0;
+  return { output, options, ms };
+}

@@ -1,0 +1,125 @@
+/**
+ * The one attention interface every qattn mechanism implements.
+ *
+ * Single head: a call computes O = softmax(Q·Kᵀ·scale + mask)·V for ONE head. Multi-head callers loop over
+ * heads (see `attendHeads` in heads.ts) — a loop keeps every mechanism's code and cost accounting per head,
+ * which is also how selection methods (top-k, Grover) are defined in the literature.
+ *
+ * Layout: all matrices are float32, row-major. Q is [m×d], K is [n×d], V is [n×dv], O is [m×dv].
+ *
+ * Causal convention (bottom-right aligned, the KV-cache convention used by FlashAttention ≥ 2 and PyTorch's
+ * `causal_lower_right`): query i of m sees keys 0 … i + n − m. With m = n this is the usual lower triangle;
+ * with m = 1 (decode) the single query sees every key. Requires m ≤ n.
+ */
+
+/** Inputs of one attention call (one head). */
+export interface AttentionInput {
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  /** Number of queries. */
+  readonly m: number;
+  /** Number of keys (= number of values). */
+  readonly n: number;
+  /** Head dimension of Q and K. */
+  readonly d: number;
+  /** Value dimension. */
+  readonly dv: number;
+  /** Bottom-right aligned causal mask (see above). */
+  readonly causal?: boolean;
+  /**
+   * Optional additive mask added to the scaled scores before softmax: length n (one row broadcast to every
+   * query, e.g. a padding mask with −∞ / large negative on padded keys) or m·n (row-major, one row per query).
+   * −Infinity is allowed and means "masked out"; NaN is not.
+   */
+  readonly mask?: Float32Array;
+  /** Score scale; default 1/√d. */
+  readonly scale?: number;
+  /** Seed for any randomness in the mechanism (default 0). Recorded in results. */
+  readonly seed?: number;
+}
+
+/**
+ * Hardware-independent cost of one call, summed over all queries. Fields a mechanism does not use are null
+ * (not 0), so "not applicable" never reads as "free".
+ */
+export interface CostReport {
+  /** q·k dot products computed classically (each costs d multiply-adds). */
+  scoreEvaluations: number;
+  /** Quantum oracle calls (each a superposed query of all scores), summed over queries. */
+  oracleQueries: number | null;
+  /** Grover iterations (oracle + diffusion), summed over queries. */
+  groverIterations: number | null;
+  /** Samples drawn by sampling methods (importance samples, candidates), summed over queries. */
+  samples: number | null;
+  /** Mean number of keys each query attended to (selection methods); n for dense methods. */
+  selectedPerQuery: number | null;
+  /** Mechanism-specific counters (e.g. `rejectionTrials`, `simulatorScoreReads`, `measurements`). */
+  extra: Record<string, number>;
+}
+
+/** What one attention call returns. */
+export interface AttentionOutput {
+  /** O, [m×dv] float32 row-major. */
+  readonly out: Float32Array;
+  readonly cost: CostReport;
+  /** For selection methods: the key indices each query attended to (length m). */
+  readonly selected?: readonly Int32Array[];
+  /** Which execution path ran (e.g. `ort-mha`, `streaming`, `reference`), for results and debugging. */
+  readonly path?: string;
+  /**
+   * Quantum resource record for mechanisms that run a (simulated) quantum algorithm; the benchmark turns it
+   * into modeled QPU seconds per hardware profile. Opaque here so that attention/ does not depend on oracles/.
+   */
+  readonly quantum?: unknown;
+}
+
+/** An option value after parsing. */
+export type OptionValue = number | string | boolean;
+
+/** A declared option of a mechanism: name, type, default, range. */
+export type OptionSpec =
+  | { readonly name: string; readonly type: 'int'; readonly default: number; readonly min: number; readonly max: number; readonly description: string }
+  | { readonly name: string; readonly type: 'number'; readonly default: number; readonly min: number; readonly max: number; readonly description: string }
+  | { readonly name: string; readonly type: 'enum'; readonly default: string; readonly values: readonly string[]; readonly description: string }
+  | { readonly name: string; readonly type: 'boolean'; readonly default: boolean; readonly description: string };
+
+export type Options = Readonly<Record<string, OptionValue>>;
+
+export type Family = 'exact' | 'quantum' | 'dequantized' | 'classical';
+
+/** A mechanism's declared accuracy against exact float64 attention. */
+export interface Tolerance {
+  /** Max relative L2 (Frobenius) error of O in the exhaustive setting (`exhaustiveOptions`). */
+  readonly exhaustiveRelL2: number;
+  /** What the tolerance means for this mechanism, in one sentence. */
+  readonly note: string;
+}
+
+/** One attention mechanism, registered by name. */
+export interface Mechanism {
+  readonly name: string;
+  readonly family: Family;
+  /** One line for `qattn list`. */
+  readonly summary: string;
+  /** Paper(s) behind it. */
+  readonly reference?: string;
+  readonly options: readonly OptionSpec[];
+  readonly tolerance: Tolerance;
+  /** Names of the cost fields this mechanism fills (documented in `qattn list`). */
+  readonly costFields: readonly string[];
+  /**
+   * Option values that make the mechanism attend to every key (k = n, or its equivalent), so its output
+   * should match exact attention within `tolerance.exhaustiveRelL2`; null if there is no such setting.
+   */
+  exhaustiveOptions(n: number): Options | null;
+  /** Why this mechanism cannot run this input with these options ([] = it can). */
+  notSupportedReasons(input: AttentionInput, options: Options): string[];
+  /** Runs the mechanism. `options` are complete (defaults filled in) and validated. */
+  attend(input: AttentionInput, options: Options): Promise<AttentionOutput>;
+}
+
+/** A cost report with nothing counted yet. */
+export function emptyCost(): CostReport {
+  return { scoreEvaluations: 0, oracleQueries: null, groverIterations: null, samples: null, selectedPerQuery: null, extra: {} };
+}

@@ -1,0 +1,64 @@
+import { QattnError } from '../core/errors.ts';
+import type { AttentionInput } from './types.ts';
+
+function checkFinite(name: string, a: Float32Array): void {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    if (!Number.isFinite(x)) {
+      throw new QattnError(`${name} contains ${Number.isNaN(x) ? 'NaN' : 'Inf'} at flat index ${i}`);
+    }
+  }
+}
+
+function checkDims(input: AttentionInput): void {
+  const { m, n, d, dv } = input;
+  for (const [k, x] of [['m', m], ['n', n], ['d', d], ['dv', dv]] as const) {
+    if (!Number.isInteger(x) || x < 1) throw new QattnError(`${k} must be a positive integer (empty tensors are not allowed), got ${x}`);
+  }
+  if (input.q.length !== m * d) throw new QattnError(`Q has ${input.q.length} values, expected m×d = ${m}×${d}`);
+  if (input.k.length !== n * d) throw new QattnError(`K has ${input.k.length} values, expected n×d = ${n}×${d}`);
+  if (input.v.length !== n * dv) throw new QattnError(`V has ${input.v.length} values, expected n×dv = ${n}×${dv}`);
+}
+
+/**
+ * Checks shapes, finiteness and mask/causal consistency of an attention input. Throws QattnError with one line
+ * naming the problem. O(size of the input).
+ */
+export function validateInput(input: AttentionInput): void {
+  checkDims(input);
+  checkFinite('Q', input.q);
+  checkFinite('K', input.k);
+  checkFinite('V', input.v);
+  const { m, n } = input;
+  if (input.causal && m > n) {
+    throw new QattnError(`causal attention needs m ≤ n (bottom-right aligned: query i sees keys 0…i+n−m), got m=${m}, n=${n}`);
+  }
+  if (input.mask) {
+    const len = input.mask.length;
+    if (len !== n && len !== m * n) throw new QattnError(`mask has ${len} values, expected n = ${n} or m×n = ${m * n}`);
+    for (let i = 0; i < len; i++) {
+      const x = input.mask[i]!;
+      if (Number.isNaN(x) || x === Infinity) throw new QattnError(`mask contains ${x} at flat index ${i} (only finite values and -Infinity are allowed)`);
+    }
+  }
+  if (input.scale !== undefined && !(Number.isFinite(input.scale) && input.scale > 0)) {
+    throw new QattnError(`scale must be a positive finite number, got ${input.scale}`);
+  }
+}
+
+/** The scale actually used: input.scale or 1/√d. */
+export function effectiveScale(input: AttentionInput): number {
+  return input.scale ?? 1 / Math.sqrt(input.d);
+}
+
+/** Number of keys query i may see: i + n − m + 1 under the causal convention, else n. */
+export function visibleKeys(input: AttentionInput, i: number): number {
+  return input.causal ? i + input.n - input.m + 1 : input.n;
+}
+
+/** The additive mask value for (query i, key j), 0 without a mask. */
+export function maskAt(input: AttentionInput, i: number, j: number): number {
+  const mk = input.mask;
+  if (!mk) return 0;
+  return mk.length === input.n ? mk[j]! : mk[i * input.n + j]!;
+}
