@@ -7,11 +7,23 @@
 import { QattnError, listChoices } from '../core/errors.ts';
 import type { Mechanism } from './types.ts';
 import { exact } from './mechanisms/exact.ts';
+import { topkExact } from './mechanisms/topk-exact.ts';
+import { lsh } from './mechanisms/lsh.ts';
+import { performer } from './mechanisms/performer.ts';
+import { annTopk } from './mechanisms/ann-topk.ts';
+import { l2Sampling } from './mechanisms/l2-sampling.ts';
+import { dequantizedTopk } from './mechanisms/dequantized-topk.ts';
 
-export type MechanismName = 'exact';
+export type MechanismName = 'exact' | 'topk-exact' | 'lsh' | 'performer' | 'ann-topk' | 'l2-sampling' | 'dequantized-topk';
 
 const factories: Record<MechanismName, () => Mechanism> = {
   exact: () => exact,
+  'topk-exact': () => topkExact,
+  lsh: () => lsh,
+  performer: () => performer,
+  'ann-topk': () => annTopk,
+  'l2-sampling': () => l2Sampling,
+  'dequantized-topk': () => dequantizedTopk,
 };
 
 export const mechanismNames = Object.keys(factories) as MechanismName[];

@@ -1,0 +1,114 @@
+/**
+ * Exact attention through onnxruntime: picks the graph an input needs (graphs.ts), feeds the caller's arrays
+ * without copying, and applies qattn's conventions ORT does not share.
+ *
+ * Measured with onnxruntime-node 1.30 against the float64 reference (test/exact.test.ts keeps these honest):
+ * - MultiHeadAttention's `unidirectional` is top-left aligned, so bottom-right causal with 1 < m < n runs
+ *   in the decomposed graph; with m = 1 bottom-right causal sees every key, so it is not causal at all.
+ * - attention_bias must be [1,1,m,n]: a length-n padding mask would have to be expanded to m×n in JS,
+ *   which costs as much as the attention — the decomposed graph broadcasts it instead.
+ * - A row whose every visible score is −∞ comes out NaN (softmax of all −∞); qattn's convention is a zero
+ *   row (attention/math.ts softmaxInPlace), so such rows are found from the mask and zeroed.
+ */
+import type * as Ort from 'onnxruntime-node';
+import type { AttentionInput } from '../../types.ts';
+import { effectiveScale, visibleKeys } from '../../validate.ts';
+import type { OrtGraphKind, OrtSignature } from './graphs.ts';
+import { getSession, loadOrt, ortUnavailableReason } from './sessions.ts';
+
+/**
+ * Most m·n scores a graph that materialises them may hold: 2^26 float32 = 256 MiB per buffer (ORT keeps a
+ * few such buffers alive between nodes). Only the fused MHA path without mask or causal stays below this
+ * regardless of n (it is blocked like FlashAttention); beyond the limit `exact` streams instead.
+ */
+export const ORT_MAX_SCORES = 2 ** 26;
+
+export type OrtPath = 'ort-mha' | 'ort-decomposed';
+
+export interface OrtPlan {
+  readonly sig: OrtSignature;
+  /** Whether the graph holds m×n scores (everything but the fused MHA path). */
+  readonly materialisesScores: boolean;
+}
+
+/**
+ * The graph `input` runs in. `force = 'decomposed'` runs the plain-op graph even where MHA could (a
+ * cross-check of the fused kernel); the reverse is not offered, since MHA is wrong for causal 1 < m < n.
+ */
+export function planOrt(input: AttentionInput, force?: 'decomposed'): OrtPlan {
+  const { m, n, mask } = input;
+  const causal = !!input.causal && m > 1; // m = 1: bottom-right causal sees all n keys
+  const rowMask = mask !== undefined && mask.length === n && m > 1;
+  const kind: OrtGraphKind = force ?? (rowMask || (causal && m !== n) ? 'decomposed' : 'mha');
+  const hasBias = mask !== undefined;
+  return {
+    sig: { kind, causal, hasBias, scale: effectiveScale(input) },
+    materialisesScores: kind !== 'mha' || hasBias || causal,
+  };
+}
+
+/** Why ORT cannot take this input (one line), or null if it can. */
+export function ortCannotRunReason(input: AttentionInput, force?: 'decomposed'): string | null {
+  const unavailable = ortUnavailableReason();
+  if (unavailable) return unavailable;
+  const plan = planOrt(input, force);
+  const scores = input.m * input.n;
+  if (plan.materialisesScores && scores > ORT_MAX_SCORES) {
+    return `the ${plan.sig.kind} ORT graph would hold m×n = ${scores} scores (limit ${ORT_MAX_SCORES}); use path=streaming`;
+  }
+  return null;
+}
+
+/** Queries whose every visible key has mask −∞ (their output row must be 0). */
+export function fullyMaskedRows(input: AttentionInput): number[] {
+  const { m, n, mask } = input;
+  if (!mask) return [];
+  const rows: number[] = [];
+  if (mask.length === n) {
+    let firstOpen = 0;
+    while (firstOpen < n && mask[firstOpen] === -Infinity) firstOpen++;
+    for (let i = 0; i < m; i++) if (firstOpen >= visibleKeys(input, i)) rows.push(i);
+    return rows;
+  }
+  for (let i = 0; i < m; i++) {
+    const end = visibleKeys(input, i), base = i * n;
+    let j = 0;
+    while (j < end && mask[base + j] === -Infinity) j++;
+    if (j === end) rows.push(i);
+  }
+  return rows;
+}
+
+function feeds(ort: typeof Ort, input: AttentionInput, kind: OrtGraphKind): Record<string, Ort.Tensor> {
+  const { q, k, v, m, n, d, dv, mask } = input;
+  const lead = kind === 'mha' ? [1] : [];
+  const f: Record<string, Ort.Tensor> = {
+    q: new ort.Tensor('float32', q, [...lead, m, d]),
+    k: new ort.Tensor('float32', k, [...lead, n, d]),
+    v: new ort.Tensor('float32', v, [...lead, n, dv]),
+  };
+  if (mask) {
+    const rows = mask.length / n; // 1 (broadcast row) or m; the MHA plan only sees rows = m
+    f.bias = new ort.Tensor('float32', mask, kind === 'mha' ? [1, 1, rows, n] : [rows, n]);
+  }
+  return f;
+}
+
+/**
+ * Exact attention in onnxruntime (float32). Call only when ortCannotRunReason(input, force) is null.
+ * Returns O [m×dv] and which graph ran.
+ */
+export async function ortAttention(input: AttentionInput, force?: 'decomposed'): Promise<{ out: Float32Array; path: OrtPath }> {
+  const ort = loadOrt();
+  if (ort instanceof Error) throw ort;
+  const { sig } = planOrt(input, force);
+  const session = await getSession(sig);
+  const result = await session.run(feeds(ort, input, sig.kind));
+  const o = result.o;
+  if (!o || !(o.data instanceof Float32Array) || o.data.length !== input.m * input.dv) {
+    throw new Error(`internal: ORT ${sig.kind} attention returned ${o ? `${o.type} [${o.dims.join(',')}]` : 'no output'}`);
+  }
+  const out = o.data;
+  for (const i of fullyMaskedRows(input)) out.fill(0, i * input.dv, (i + 1) * input.dv);
+  return { out, path: sig.kind === 'mha' ? 'ort-mha' : 'ort-decomposed' };
+}

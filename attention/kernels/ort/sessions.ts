@@ -1,0 +1,80 @@
+/**
+ * onnxruntime-node, loaded lazily, and a cache of inference sessions keyed by graph signature.
+ *
+ * The native binding is loaded on first use (synchronously, through require) rather than at import time, so
+ * importing the mechanism registry stays cheap and a platform without the binding still runs `exact` on its
+ * streaming path. Sessions are cached per signature (graphs.ts) — building one costs a model parse and graph
+ * optimisation, far more than a small attention call — with a small LRU bound so a sweep over many scales
+ * cannot pile up native sessions.
+ */
+import { createRequire } from 'node:module';
+import type * as Ort from 'onnxruntime-node';
+import { buildAttentionModel, signatureKey, type OrtSignature } from './graphs.ts';
+
+export type OrtModule = typeof Ort;
+
+let loaded: OrtModule | Error | undefined;
+
+/** The onnxruntime-node module, or the Error that loading it raised (cached either way). */
+export function loadOrt(): OrtModule | Error {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)('onnxruntime-node') as OrtModule;
+    } catch (e) {
+      loaded = e instanceof Error ? e : new Error(String(e));
+    }
+  }
+  return loaded;
+}
+
+/** Why ORT cannot run here (one line), or null if it can. */
+export function ortUnavailableReason(): string | null {
+  const ort = loadOrt();
+  return ort instanceof Error ? `onnxruntime-node is not available (${ort.message.split('\n')[0]})` : null;
+}
+
+/** Most sessions kept cached; the least recently used one is dropped beyond this. */
+export const MAX_CACHED_SESSIONS = 16;
+
+const cache = new Map<string, Promise<Ort.InferenceSession>>();
+
+/** Options of every cached session (exported so benchmarks can build an identical raw session). */
+export function sessionOptions(): Ort.InferenceSession.SessionOptions {
+  // Errors only: ORT's warnings (e.g. about unused initializers) are noise on a CLI's stderr.
+  return { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+}
+
+/** The cached session for a signature, building it on first use. Concurrent callers share one build. */
+export function getSession(sig: OrtSignature): Promise<Ort.InferenceSession> {
+  const key = signatureKey(sig);
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key); // re-insert: Map order is the LRU order
+    cache.set(key, hit);
+    return hit;
+  }
+  const ort = loadOrt();
+  if (ort instanceof Error) return Promise.reject(ort);
+  const created = ort.InferenceSession.create(buildAttentionModel(sig), sessionOptions());
+  created.catch(() => cache.delete(key)); // a failed build is not cached
+  cache.set(key, created);
+  // Evicted sessions are only dropped, not released: a call may still be running on one, and the binding
+  // frees a session's native memory when its JS object is collected.
+  while (cache.size > MAX_CACHED_SESSIONS) {
+    const oldest = cache.keys().next().value as string;
+    cache.delete(oldest);
+  }
+  return created;
+}
+
+/** Number of sessions currently cached (for tests of the cache). */
+export function cachedSessionCount(): number {
+  return cache.size;
+}
+
+/** Releases every cached session (tests; long-lived processes that are done with attention). */
+export async function releaseSessions(): Promise<void> {
+  const all = [...cache.values()];
+  cache.clear();
+  await Promise.all(all.map((p) => p.then((s) => s.release()).catch(() => undefined)));
+}

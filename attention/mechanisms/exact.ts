@@ -1,0 +1,76 @@
+/**
+ * `exact`: softmax(Q·Kᵀ·scale + mask)·V with no approximation — the baseline every other mechanism is
+ * measured against, in three executions:
+ * - onnxruntime (kernels/ort/): com.microsoft MultiHeadAttention, or a decomposed Gemm–Softmax–MatMul graph
+ *   where MHA cannot express the input; float32, about the machine's fp32 GEMM throughput;
+ * - streaming (kernels/streaming.ts): blocked online softmax in TypeScript, O(m·dv + block) memory, for
+ *   inputs ORT cannot take (score buffers beyond ORT_MAX_SCORES, no native binding);
+ * - reference (kernels/reference.ts): the float64 source of truth, rounded to float32.
+ */
+import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../types.ts';
+import { emptyCost } from '../types.ts';
+import { optString } from '../options.ts';
+import { referenceAttention64 } from '../kernels/reference.ts';
+import { streamingAttention } from '../kernels/streaming.ts';
+import { ortAttention, ortCannotRunReason } from '../kernels/ort/attention.ts';
+
+const PATHS = ['auto', 'ort', 'streaming', 'reference'] as const;
+
+/** Dot products exact attention needs: m·n, or Σ_i (i + n − m + 1) visible keys under bottom-right causal. */
+export function exactScoreEvaluations(input: AttentionInput): number {
+  const { m, n } = input;
+  return input.causal ? m * (n - m + 1) + (m * (m - 1)) / 2 : m * n;
+}
+
+function exactCost(input: AttentionInput): CostReport {
+  const cost = emptyCost();
+  cost.scoreEvaluations = exactScoreEvaluations(input);
+  cost.selectedPerQuery = cost.scoreEvaluations / input.m;
+  return cost;
+}
+
+async function run(input: AttentionInput, path: string): Promise<{ out: Float32Array; path: string }> {
+  switch (path) {
+    case 'reference':
+      return { out: Float32Array.from(referenceAttention64(input)), path: 'reference' };
+    case 'streaming':
+      return { out: streamingAttention(input), path: 'streaming' };
+    case 'ort':
+      return ortAttention(input);
+    default: // auto: ORT where it can take the input, else streaming
+      return ortCannotRunReason(input) === null ? ortAttention(input) : { out: streamingAttention(input), path: 'streaming' };
+  }
+}
+
+export const exact: Mechanism = {
+  name: 'exact',
+  family: 'exact',
+  summary: 'exact softmax attention (onnxruntime fast path, streaming fallback, float64 reference)',
+  reference: 'Vaswani et al. 2017 (arXiv:1706.03762); online softmax: Milakov & Gimelshein 2018 (arXiv:1805.02867)',
+  options: [
+    {
+      name: 'path',
+      type: 'enum',
+      default: 'auto',
+      values: PATHS,
+      description: 'auto: onnxruntime where it can take the input, else streaming; ort; streaming (TypeScript, O(m·dv) memory); reference (float64)',
+    },
+  ],
+  tolerance: {
+    exhaustiveRelL2: 1e-5,
+    note: 'float32 computation (onnxruntime or streaming) against the float64 reference',
+  },
+  costFields: ['scoreEvaluations', 'selectedPerQuery'],
+  exhaustiveOptions(): Options {
+    return {};
+  },
+  notSupportedReasons(input: AttentionInput, options: Options): string[] {
+    if (optString(options, 'path') !== 'ort') return [];
+    const reason = ortCannotRunReason(input);
+    return reason ? [reason] : [];
+  },
+  async attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
+    const { out, path } = await run(input, optString(options, 'path'));
+    return { out, cost: exactCost(input), path };
+  },
+};

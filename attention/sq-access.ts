@@ -1,0 +1,330 @@
+/**
+ * Sample-and-query (SQ) access to a key matrix K [n×d] — the classical stand-in for QRAM that "dequantized"
+ * algorithms assume (Tang 2019, "A quantum-inspired classical algorithm for recommendation systems",
+ * arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020, arXiv 1910.06151). SQ access means we can
+ *   - sample a row j with probability ‖k_j‖² / ‖K‖_F²            (sampleRow, O(log n)),
+ *   - sample an entry t of row j with probability K_jt² / ‖k_j‖²  (sampleEntry),
+ *   - query any entry and know every norm                         (entry, rowNorm2, frobenius2).
+ * Optional per-column trees add the column view used for query-dependent sampling: sample j within column t
+ * with probability K_jt² / ‖K_{:,t}‖² (sampleInColumn) — the access the "sampling from a linear combination"
+ * lemma of Chia et al. needs to sample from K·q.
+ *
+ * Every tree is a SumTree over a power-of-two capacity, so all samplers take a `limit` and sample from the
+ * prefix [0, limit) in O(log n) — exactly the causal window of a query over a KV cache.
+ *
+ * Growth: `append` doubles the capacity (and rebuilds the trees, O(capacity)) when full, so appending a key
+ * costs amortised O(1) for growth plus O(log n) for the root path (O(d log n) with column trees). A growing KV
+ * cache therefore keeps SQ access current with O(log n) work per decoded token, which is the setting in which
+ * the dequantization papers treat the structure as given rather than rebuilt per query.
+ */
+import { QattnError, check } from '../core/errors.ts';
+import type { Rng } from '../core/rng.ts';
+import type { AttentionInput } from './types.ts';
+
+function pow2AtLeast(x: number): number {
+  let c = 1;
+  while (c < x) c *= 2;
+  return c;
+}
+
+/**
+ * A complete binary tree of non-negative weights: node 1 is the root, node v has children 2v and 2v+1, leaf j
+ * is node cap + j. Internal nodes are always recomputed as left + right (never incremented), so sums cannot
+ * drift however many updates are made.
+ */
+export class SumTree {
+  private cap: number;
+  private t: Float64Array;
+
+  constructor(capacity = 1) {
+    this.cap = pow2AtLeast(Math.max(1, capacity));
+    this.t = new Float64Array(2 * this.cap);
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+
+  weight(j: number): number {
+    return j < this.cap ? this.t[this.cap + j]! : 0;
+  }
+
+  /** Starts a bulk load: clears every leaf and makes room for `count` leaves. Follow with load() and rebuild(). */
+  reset(count: number): void {
+    if (count > this.cap) {
+      this.cap = pow2AtLeast(count);
+      this.t = new Float64Array(2 * this.cap);
+    } else this.t.fill(0);
+  }
+
+  /** Bulk load: sets leaf j < capacity WITHOUT updating its ancestors; call rebuild() after the last load. */
+  load(j: number, w: number): void {
+    this.t[this.cap + j] = w;
+  }
+
+  /** Recomputes every internal node from the leaves: O(capacity). */
+  rebuild(): void {
+    for (let v = this.cap - 1; v >= 1; v--) this.t[v] = this.t[2 * v]! + this.t[2 * v + 1]!;
+  }
+
+  /** Sets leaf j (growing the capacity by doubling if needed): O(log capacity), amortised. */
+  set(j: number, w: number): void {
+    if (j >= this.cap) this.grow(j + 1);
+    let v = this.cap + j;
+    this.t[v] = w;
+    for (v >>= 1; v >= 1; v >>= 1) this.t[v] = this.t[2 * v]! + this.t[2 * v + 1]!;
+  }
+
+  /** Σ of leaves [0, limit): O(log capacity). */
+  prefix(limit: number): number {
+    if (limit <= 0) return 0;
+    if (limit >= this.cap) return this.t[1]!;
+    let s = 0, node = 1, lo = 0, span = this.cap;
+    // Invariant: lo < limit ≤ lo + span for the current node, so the leaf reached is limit − 1.
+    while (node < this.cap) {
+      span /= 2;
+      if (limit <= lo + span) node = 2 * node;
+      else {
+        s += this.t[2 * node]!;
+        node = 2 * node + 1;
+        lo += span;
+      }
+    }
+    return s + this.t[node]!;
+  }
+
+  /**
+   * Leaf j ∈ [0, limit) drawn with probability w_j / prefix(limit), or −1 if that prefix has no mass.
+   * One root-to-leaf walk: a right child lying wholly beyond the limit is never entered, so no rejection is
+   * needed for the window. A draw that rounding sends to a zero-weight leaf is redrawn (probability ~1e−16).
+   */
+  sample(rng: Rng, limit = this.cap): number {
+    const lim = Math.min(limit, this.cap);
+    const mass = this.prefix(lim);
+    if (!(mass > 0)) return -1;
+    for (let attempt = 0; attempt < 64; attempt++) {
+      let u = rng.next() * mass, node = 1, lo = 0, span = this.cap;
+      while (node < this.cap) {
+        span /= 2;
+        const left = 2 * node, l = this.t[left]!;
+        if (lo + span >= lim || u < l) node = left;
+        else {
+          u -= l;
+          node = left + 1;
+          lo += span;
+        }
+      }
+      if (this.t[node]! > 0) return node - this.cap;
+    }
+    throw new Error('internal: SumTree.sample kept landing on zero-weight leaves');
+  }
+
+  private grow(minCap: number): void {
+    const old = this.t, oldCap = this.cap;
+    this.cap = pow2AtLeast(Math.max(minCap, 2 * oldCap));
+    this.t = new Float64Array(2 * this.cap);
+    this.t.set(old.subarray(oldCap, 2 * oldCap), this.cap);
+    this.rebuild();
+  }
+}
+
+export interface SQOptions {
+  /** Also keep one SumTree per column (memory 16·d bytes per key of capacity; updates cost O(d log n)). */
+  readonly columnTrees?: boolean;
+  /** Initial capacity in rows (rounded up to a power of two). */
+  readonly capacity?: number;
+}
+
+/** SQ access to a row-appendable matrix with d columns (see the file comment). */
+export class SQAccess {
+  readonly d: number;
+  private count = 0;
+  private rows: Float32Array;
+  /** False while `rows` is the caller's array (fromMatrix borrows it; the first write copies it). */
+  private owned = true;
+  private readonly rowTree: SumTree;
+  private readonly colTrees: SumTree[] | null;
+
+  constructor(d: number, opts: SQOptions = {}) {
+    check(Number.isInteger(d) && d >= 1, `SQ access needs a positive integer row length, got ${d}`);
+    this.d = d;
+    this.rowTree = new SumTree(opts.capacity ?? 1);
+    this.rows = new Float32Array(this.rowTree.capacity * d);
+    this.colTrees = opts.columnTrees ? Array.from({ length: d }, () => new SumTree(this.rowTree.capacity)) : null;
+  }
+
+  /**
+   * Builds SQ access to the n×d row-major matrix `k` in O(n·d). `k` is borrowed, not copied (a per-call build
+   * over a 2^18-key cache would otherwise copy 64 MiB): the caller must not modify it while the structure
+   * lives; the first append or update copies it into storage of our own.
+   */
+  static fromMatrix(k: Float32Array, n: number, d: number, opts: Pick<SQOptions, 'columnTrees'> = {}): SQAccess {
+    check(k.length === n * d, `SQ access: matrix has ${k.length} values, expected ${n}×${d}`);
+    const sq = new SQAccess(d, opts);
+    sq.rows = k;
+    sq.owned = false;
+    sq.count = n;
+    sq.rowTree.reset(n);
+    for (let j = 0; j < n; j++) sq.rowTree.load(j, sq.checkedNorm2(j));
+    sq.rowTree.rebuild();
+    if (sq.colTrees) loadColumns(sq.colTrees, k, n, d);
+    return sq;
+  }
+
+  /** Number of rows. */
+  get n(): number {
+    return this.count;
+  }
+
+  get hasColumnTrees(): boolean {
+    return this.colTrees !== null;
+  }
+
+  /** Appends a row; returns its index. O(d + log n) amortised (O(d log n) with column trees). */
+  append(row: ArrayLike<number>): number {
+    const j = this.count;
+    this.reserve(j + 1);
+    this.count++;
+    this.update(j, row);
+    return j;
+  }
+
+  /** Replaces row j (0 ≤ j < n). O(d + log n) (O(d log n) with column trees). */
+  update(j: number, row: ArrayLike<number>): void {
+    check(Number.isInteger(j) && j >= 0 && j < this.count, `SQ access: row ${j} out of range [0, ${this.count})`);
+    check(row.length === this.d, `SQ access: row has ${row.length} values, expected ${this.d}`);
+    this.reserve(this.count);
+    for (let t = 0; t < this.d; t++) this.rows[j * this.d + t] = row[t]!;
+    this.rowTree.set(j, this.checkedNorm2(j));
+    this.colTrees?.forEach((tree, t) => tree.set(j, this.rows[j * this.d + t]! ** 2));
+  }
+
+  entry(j: number, t: number): number {
+    return this.rows[j * this.d + t]!;
+  }
+
+  /** ‖k_j‖² (float64 sum of the stored float32 entries). */
+  rowNorm2(j: number): number {
+    return this.rowTree.weight(j);
+  }
+
+  /** ‖K_{[0,limit)}‖_F²: the squared Frobenius norm of the first `limit` rows. O(log n). */
+  frobenius2(limit = this.count): number {
+    return this.rowTree.prefix(Math.min(limit, this.count));
+  }
+
+  /** Row j ∈ [0, limit) with probability ‖k_j‖² / frobenius2(limit); −1 if those rows are all zero. O(log n). */
+  sampleRow(rng: Rng, limit = this.count): number {
+    return this.rowTree.sample(rng, Math.min(limit, this.count));
+  }
+
+  /** Column t with probability K_jt² / ‖k_j‖²; −1 for a zero row. O(d): d is small, a per-row tree would cost n·d more memory. */
+  sampleEntry(j: number, rng: Rng): number {
+    const norm2 = this.rowNorm2(j);
+    if (!(norm2 > 0)) return -1;
+    let u = rng.next() * norm2, last = -1;
+    for (let t = 0; t < this.d; t++) {
+      const w = this.entry(j, t) ** 2;
+      if (w === 0) continue;
+      last = t;
+      if (u < w) return t;
+      u -= w;
+    }
+    return last; // rounding left u ≥ the last weight: that entry is the one the draw belongs to
+  }
+
+  /** ‖K_{[0,limit), t}‖²: squared norm of column t over the first `limit` rows. Needs column trees. */
+  columnNorm2(t: number, limit = this.count): number {
+    return this.column(t).prefix(Math.min(limit, this.count));
+  }
+
+  /** Row j ∈ [0, limit) with probability K_jt² / columnNorm2(t, limit); −1 if that is 0. Needs column trees. */
+  sampleInColumn(t: number, rng: Rng, limit = this.count): number {
+    return this.column(t).sample(rng, Math.min(limit, this.count));
+  }
+
+  private column(t: number): SumTree {
+    if (!this.colTrees) throw new QattnError('SQ access was built without column trees (columnTrees: true)');
+    const tree = this.colTrees[t];
+    check(tree !== undefined, `SQ access: column ${t} out of range [0, ${this.d})`);
+    return tree;
+  }
+
+  /** Owns the row storage with room for `rows` rows; grows by doubling, so appends copy O(1) amortised. */
+  private reserve(rows: number): void {
+    const have = this.rows.length / this.d;
+    if (this.owned && rows <= have) return;
+    const grown = new Float32Array(pow2AtLeast(Math.max(rows, have)) * this.d);
+    grown.set(this.rows.subarray(0, this.count * this.d));
+    this.rows = grown;
+    this.owned = true;
+  }
+
+  private checkedNorm2(j: number): number {
+    let s = 0;
+    for (let t = 0; t < this.d; t++) s += this.rows[j * this.d + t]! ** 2;
+    check(Number.isFinite(s), `SQ access: row ${j} contains NaN or Inf`);
+    return s;
+  }
+}
+
+/** Fills column trees from row-major K in blocks of rows, so reads stay in cache and writes are sequential. */
+function loadColumns(trees: SumTree[], k: Float32Array, n: number, d: number): void {
+  const block = 1024;
+  for (const tree of trees) tree.reset(n);
+  for (let j0 = 0; j0 < n; j0 += block) {
+    const j1 = Math.min(n, j0 + block);
+    trees.forEach((tree, t) => {
+      for (let j = j0; j < j1; j++) tree.load(j, k[j * d + t]! ** 2);
+    });
+  }
+  for (const tree of trees) tree.rebuild();
+}
+
+/**
+ * SQ access to the keys of one attention call. Keys that a length-n (broadcast) mask sets to −∞ — padding —
+ * get weight 0: they leave the structure, as a KV cache would never have appended them, so no sample is wasted
+ * on them. Per-query (m×n) masks cannot be folded into one shared structure; mechanisms apply those to scores.
+ */
+export function keyAccess(input: AttentionInput, opts: SQOptions = {}): SQAccess {
+  const sq = SQAccess.fromMatrix(input.k, input.n, input.d, opts);
+  const mk = input.mask;
+  if (mk && mk.length === input.n) {
+    const zero = new Float32Array(input.d);
+    for (let j = 0; j < input.n; j++) if (mk[j] === -Infinity) sq.update(j, zero);
+  }
+  return sq;
+}
+
+/**
+ * Per-query memo of a per-key quantity (q_i·k_j and the like), so a key drawn many times is computed — and
+ * counted in `evaluations` — once per query. O(n) memory per call, O(1) reset between queries.
+ */
+export class KeyMemo {
+  /** Distinct (query, key) values computed so far. */
+  evaluations = 0;
+  private readonly stamp: Int32Array;
+  private readonly val: Float64Array;
+  private query = -1;
+  private compute: (j: number) => number = () => NaN;
+
+  constructor(n: number) {
+    this.stamp = new Int32Array(n).fill(-1);
+    this.val = new Float64Array(n);
+  }
+
+  /** Starts query i with its own function of the key index. */
+  begin(i: number, compute: (j: number) => number): void {
+    this.query = i;
+    this.compute = compute;
+  }
+
+  get(j: number): number {
+    if (this.stamp[j] === this.query) return this.val[j]!;
+    const x = this.compute(j);
+    this.stamp[j] = this.query;
+    this.val[j] = x;
+    this.evaluations++;
+    return x;
+  }
+}

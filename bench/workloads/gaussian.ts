@@ -1,0 +1,27 @@
+/**
+ * `gaussian`: Q, K, V with iid N(0, 1) entries. With the default 1/√d scale every logit is ~N(0, 1), so the
+ * softmax is diffuse — the top-32 keys of 2^16 carry only a few percent of the mass. This is the hard case for
+ * every selection method (top-k, LSH, Grover): no small set of keys explains the output.
+ */
+import { normalArray } from '../../core/rng.ts';
+import { STREAM, workloadRng } from './shared.ts';
+import { queryCount, type Workload } from './types.ts';
+
+export const gaussian: Workload = {
+  name: 'gaussian',
+  summary: 'iid N(0,1) Q/K/V: diffuse attention, the hard case for selection',
+  params: [],
+  maxN: null,
+  fixedD: null,
+  generate(req) {
+    const rng = workloadRng('gaussian', req);
+    const m = queryCount(req);
+    const { n, d } = req;
+    return {
+      q: normalArray(rng.fork(STREAM.q), m * d),
+      k: normalArray(rng.fork(STREAM.k), n * d),
+      v: normalArray(rng.fork(STREAM.v), n * d),
+      m, n, d, dv: d, causal: req.causal,
+    };
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * `npy`: user-supplied Q/K/V (e.g. captured from one head of a real model) instead of synthetic data.
+ * Files are read once, when the workload is created, so a bad path or shape fails before anything runs.
+ *
+ * Lengths: the file's n, or prefixes K[0:n'], V[0:n'] for n' ≤ n — the context as it was at position n'.
+ * Queries: when Q has as many rows as K (a self-attention capture) the queries are the positions ending at
+ * n' − 1 (the last m in decode, all n' in prefill), so the bottom-right causal mask matches the real positions;
+ * when Q has fewer rows (a decode capture) decode uses its last min(m, rows) rows and prefill is refused.
+ */
+import { QattnError } from '../../core/errors.ts';
+import { loadAttendTensors, type TensorPaths } from '../../cli/attend-input.ts';
+import type { Workload } from './types.ts';
+
+export type NpyPaths = TensorPaths;
+
+export function npyWorkload(paths: NpyPaths): Workload {
+  const t = loadAttendTensors(paths);
+  const { d, dv, heads } = t;
+  const qRows = t.m, n = t.n;
+  return {
+    name: 'npy',
+    summary: `Q/K/V from ${paths.q}, ${paths.k}, ${paths.v} (n=${n}, d=${d}, ${heads} head${heads > 1 ? 's' : ''})`,
+    params: [{ name: 'head', integer: true, default: 0, min: 0, max: Math.max(0, heads - 1), description: 'which head of a multi-head file' }],
+    maxN: n,
+    fixedD: d,
+    generate(req, params) {
+      const h = params['head'] ?? 0;
+      const len = req.n;
+      if (len > n) throw new QattnError(`npy workload: the files hold n=${n} keys, cannot take a prefix of ${len}`);
+      const selfAttention = qRows === n;
+      let first: number, m: number;
+      if (req.mode === 'prefill') {
+        if (!selfAttention) throw new QattnError(`npy workload: prefill needs Q with as many rows as K (${n}), got ${qRows}`);
+        [first, m] = [0, len];
+      } else {
+        m = Math.min(req.m, selfAttention ? len : qRows);
+        first = selfAttention ? len - m : qRows - m;
+      }
+      const qOff = h * qRows * d, kOff = h * n * d, vOff = h * n * dv;
+      return {
+        q: t.q.slice(qOff + first * d, qOff + (first + m) * d),
+        k: t.k.slice(kOff, kOff + len * d),
+        v: t.v.slice(vOff, vOff + len * dv),
+        m, n: len, d, dv, causal: req.causal,
+      };
+    },
+  };
+}

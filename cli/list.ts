@@ -1,0 +1,65 @@
+/**
+ * `qattn list`: every registered mechanism with its family, options, cost fields, tolerance and reference —
+ * straight from the registry, so the list cannot drift from what `qattn attend --method` accepts.
+ */
+import { describeOption } from '../attention/options.ts';
+import { allMechanisms } from '../attention/registry.ts';
+import type { Mechanism, OptionSpec, Tolerance } from '../attention/types.ts';
+import { HELP_FLAG, parseFlags, type CliIo } from './args.ts';
+
+export const LIST_USAGE = `usage: qattn list [--json]
+
+Lists the registered attention mechanisms: family, summary, options (name=default (type/range) meaning),
+cost fields, tolerance against exact float64 attention, and reference.
+
+  --json    print a JSON array instead of text`;
+
+export interface MechanismInfo {
+  readonly name: string;
+  readonly family: string;
+  readonly summary: string;
+  readonly reference: string | null;
+  /** Each option's declaration plus its one-line text as in the human listing. */
+  readonly options: ReadonlyArray<OptionSpec & { readonly text: string }>;
+  readonly costFields: readonly string[];
+  /** exhaustiveRelL2 is Infinity for mechanisms without an exhaustive setting; JSON prints that as null. */
+  readonly tolerance: Tolerance;
+}
+
+/** Plain-data view of a mechanism (what `--json` prints). */
+export function mechanismInfo(m: Mechanism): MechanismInfo {
+  return {
+    name: m.name,
+    family: m.family,
+    summary: m.summary,
+    reference: m.reference ?? null,
+    options: m.options.map((o) => ({ ...o, text: describeOption(o) })),
+    costFields: [...m.costFields],
+    tolerance: { exhaustiveRelL2: m.tolerance.exhaustiveRelL2, note: m.tolerance.note },
+  };
+}
+
+/** The human listing of one mechanism: a heading line, then indented details. */
+export function formatMechanism(info: MechanismInfo): string {
+  const lines = [`${info.name} [${info.family}] ${info.summary}`];
+  if (info.options.length === 0) lines.push('  options: none');
+  else lines.push('  options:', ...info.options.map((o) => `    ${o.text}`));
+  lines.push(`  cost fields: ${info.costFields.length ? info.costFields.join(', ') : 'none'}`);
+  const tol = info.tolerance;
+  // Infinity means "no exhaustive setting"; --json prints it as null (JSON has no Infinity).
+  const bound = Number.isFinite(tol.exhaustiveRelL2) ? `exhaustive relative L2 <= ${tol.exhaustiveRelL2}` : 'no exhaustive bound';
+  lines.push(`  tolerance: ${bound} (${tol.note})`);
+  if (info.reference) lines.push(`  reference: ${info.reference}`);
+  return lines.join('\n');
+}
+
+export async function listCommand(argv: string[], io: CliIo): Promise<number> {
+  const f = parseFlags('list', argv, { json: { type: 'boolean' }, ...HELP_FLAG });
+  if (f.help) {
+    io.out(LIST_USAGE);
+    return 0;
+  }
+  const infos = allMechanisms().map(mechanismInfo);
+  io.out(f.json ? JSON.stringify(infos) : infos.map(formatMechanism).join('\n\n'));
+  return 0;
+}

@@ -1,0 +1,182 @@
+/**
+ * Circuit cost of one oracle call and one diffusion step: qubits, two-qubit gate counts and depth.
+ *
+ * The simulators in `backends/` never run this circuit (they apply the oracle's *action*, a phase flip on
+ * the marked indices); this model says what a QPU would have to execute so that `qpu-time.ts` can turn a
+ * run's oracle-call count into hardware seconds. It is an order-of-magnitude model built from textbook
+ * constructions, not a compiled circuit:
+ * - Toffoli = 6 CNOTs, controlled-SWAP (Fredkin) = Toffoli + 2 CNOTs = 8 (Nielsen & Chuang 2010, Fig. 4.9).
+ * - Ripple-carry adder on w bits: 2w Toffoli + 5w CNOT, one ancilla (Cuccaro, Draper, Kutin, Moulton,
+ *   quant-ph/0410184) → 17w two-qubit gates, sequential. A comparator against a classical constant is its
+ *   carry (MAJ) chain plus the inverse: 2w Toffoli + 4w CNOT = 16w.
+ * - Multi-controlled Z on c controls with c − 2 clean ancillas: 2c − 3 Toffolis (Barenco et al., PRA 52,
+ *   3457, 1995, ancilla ladder).
+ * - Data access by bucket-brigade QRAM (Giovannetti, Lloyd, Maccone, PRL 100, 160501, 2008): a binary tree
+ *   of 2^n − 1 routers (a qutrit each, 2 qubits in a qubit device), O(n) pipelined depth per query, O(N)
+ *   hardware. In a gate-based ("active") implementation every router of a level is driven each step, so a
+ *   query costs O(N) gate operations even though its depth is O(log N); Jaques & Rattew (arXiv 2305.10310)
+ *   point out that the same O(N) active hardware could run a parallel classical algorithm instead. Both the
+ *   depth (time) and the active gate count (hardware work) are reported so that objection is visible.
+ * One-qubit gates are not counted: they are ~10× faster than two-qubit gates on every profile in
+ * `hardware-profiles.ts` and interleave with them. Depth is in two-qubit-gate layers.
+ */
+import { check } from '../core/errors.ts';
+
+/** What the data access fetches for one index. */
+export type Payload =
+  /** An explicit marked set: a 1-bit flag per index (tests, `qattn grover --marked`). */
+  | { readonly kind: 'flag' }
+  /** A precomputed b-bit fixed-point score per index, compared with the threshold. */
+  | { readonly kind: 'score'; readonly bits: number }
+  /** A d-dimensional b-bit key; the oracle computes q·k coherently (q is classical) and compares. */
+  | { readonly kind: 'key'; readonly dim: number; readonly bits: number };
+
+export interface GateCount {
+  readonly twoQubitGates: number;
+  /** Sequential two-qubit-gate layers. */
+  readonly depth: number;
+}
+
+export interface OracleCostModel {
+  readonly payload: Payload;
+  /** Index register: ⌈log₂N⌉ qubits; the search runs over the padded space of 2^indexQubits states. */
+  readonly indexQubits: number;
+  readonly searchSize: number;
+  /** Register the QRAM writes the payload into. */
+  readonly dataQubits: number;
+  /** Arithmetic accumulators, comparator carry and result, exclusion flags, multi-controlled-Z ladder. */
+  readonly ancillaQubits: number;
+  /** index + data + ancilla: the logical width of the search circuit (QRAM routers not included). */
+  readonly qubits: number;
+  /** Bucket-brigade routers: 2 qubits per router, 2^n − 1 routers — the O(N) hardware of the data access. */
+  readonly qramRouterQubits: number;
+  /** Per oracle call (compute + uncompute): data access, inner product, comparator + exclusion tests. */
+  readonly qram: GateCount;
+  readonly arithmetic: GateCount;
+  readonly comparator: GateCount;
+  /** Per Grover iteration: H⊗n X⊗n C^{n−1}Z X⊗n H⊗n. */
+  readonly diffusion: GateCount;
+}
+
+export interface CostModelSpec {
+  /** Index qubits n (the searched space has 2^n states). */
+  readonly indexQubits: number;
+  readonly payload: Payload;
+  /** Indices the oracle must refuse even when their payload passes (top-k excludes the current set). */
+  readonly excludeCount?: number;
+}
+
+/** Default fixed-point width for scores and keys: 16 bits resolves softmax logits to ~1e-4. */
+export const DEFAULT_BITS = 16;
+
+const TOFFOLI = 6;
+const CSWAP = 8;
+
+function count(twoQubitGates: number, depth: number): GateCount {
+  return { twoQubitGates, depth };
+}
+
+/** Toffolis in a multi-controlled X/Z with c controls (0 for c ≤ 1, handled as plain gates by callers). */
+function mcToffolis(c: number): number {
+  return c >= 2 ? 2 * c - 3 : 0;
+}
+
+function payloadBits(p: Payload): number {
+  switch (p.kind) {
+    case 'flag': return 1;
+    case 'score': return p.bits;
+    case 'key': return p.dim * p.bits;
+  }
+}
+
+/** Width of the value compared with the threshold (0: the flag itself is the predicate). */
+function comparedWidth(p: Payload): number {
+  switch (p.kind) {
+    case 'flag': return 0;
+    case 'score': return p.bits;
+    case 'key': return 2 * p.bits + Math.ceil(Math.log2(p.dim));
+  }
+}
+
+/**
+ * Bucket-brigade query, load + unload: route n address qubits (≈2n pipelined CSWAP layers), send the bus
+ * down and back per payload bit (2n layers + one per extra bit, pipelined), unroute (2n). Active gate count:
+ * every level's routers are driven: ≈ N per address pass, ≈ 3N per payload bit (down, copy, up).
+ */
+function qramCost(n: number, bits: number): GateCount {
+  const N = 2 ** n;
+  const layers = 6 * n + bits;
+  const ops = 2 * N + 3 * N * bits;
+  return count(2 * CSWAP * ops, 2 * CSWAP * layers);
+}
+
+/**
+ * q·k with classical q and quantum k (d entries of b bits): d products in parallel (b controlled constant
+ * additions of width 2b each, ≈ 34b gates per addition), then a ⌈log₂d⌉-deep adder tree; ×2 to uncompute.
+ */
+function innerProductCost(dim: number, bits: number): GateCount {
+  const perProduct = bits * 34 * bits;
+  const w = 2 * bits + Math.ceil(Math.log2(dim));
+  const gates = dim * perProduct + (dim - 1) * 17 * w;
+  const depth = perProduct + Math.ceil(Math.log2(dim)) * 17 * w;
+  return count(2 * gates, 2 * depth);
+}
+
+/** Threshold comparator (16w, compute + uncompute) plus an n-bit equality test per excluded index. */
+function comparatorCost(width: number, n: number, excludeCount: number): GateCount {
+  const compare = 16 * width;
+  const perExclusion = 2 * TOFFOLI * Math.max(1, mcToffolis(n));
+  const combine = excludeCount > 0 ? 2 * TOFFOLI : 0;
+  const gates = compare + excludeCount * perExclusion + combine;
+  return count(gates, gates);
+}
+
+/** H X C^{n−1}Z X H: only the multi-controlled Z has two-qubit gates. */
+function diffusionCost(n: number): GateCount {
+  if (n <= 1) return count(0, 0);
+  const gates = n === 2 ? 1 : TOFFOLI * mcToffolis(n - 1);
+  return count(gates, gates);
+}
+
+function checkPayload(p: Payload): void {
+  if (p.kind === 'flag') return;
+  check(Number.isInteger(p.bits) && p.bits >= 1 && p.bits <= 64, `fixed-point bits must be an integer in [1, 64], got ${p.bits}`);
+  if (p.kind === 'key') check(Number.isInteger(p.dim) && p.dim >= 1, `key dimension must be an integer ≥ 1, got ${p.dim}`);
+}
+
+/** The cost model of an oracle over 2^indexQubits indices with the given payload. */
+export function oracleCostModel(spec: CostModelSpec): OracleCostModel {
+  const { indexQubits: n, payload } = spec;
+  const excludeCount = spec.excludeCount ?? 0;
+  checkPayload(payload);
+  const bits = payloadBits(payload);
+  const width = comparedWidth(payload);
+  const arithmeticAncillas = payload.kind === 'key' ? payload.dim * 2 * payload.bits + Math.ceil(Math.log2(payload.dim)) + 1 : 0;
+  const comparatorAncillas = width > 0 ? 2 : 0;
+  const exclusionAncillas = excludeCount > 0 ? 2 : 0;
+  // The diffusion's C^{n−1}Z needs n − 3 ladder ancillas, an n-control equality test n − 2; they are reused.
+  const ladderAncillas = Math.max(0, excludeCount > 0 ? n - 2 : n - 3);
+  const ancillaQubits = arithmeticAncillas + comparatorAncillas + exclusionAncillas + ladderAncillas;
+  return {
+    payload,
+    indexQubits: n,
+    searchSize: 2 ** n,
+    dataQubits: bits,
+    ancillaQubits,
+    qubits: n + bits + ancillaQubits,
+    qramRouterQubits: 2 * (2 ** n - 1),
+    qram: qramCost(n, bits),
+    arithmetic: payload.kind === 'key' ? innerProductCost(payload.dim, payload.bits) : count(0, 0),
+    comparator: comparatorCost(width, n, excludeCount),
+    diffusion: diffusionCost(n),
+  };
+}
+
+/** Two-qubit gates and depth of one Grover iteration (oracle call + diffusion). */
+export function iterationCost(m: OracleCostModel): GateCount {
+  const parts = [m.qram, m.arithmetic, m.comparator, m.diffusion];
+  return count(
+    parts.reduce((s, p) => s + p.twoQubitGates, 0),
+    parts.reduce((s, p) => s + p.depth, 0),
+  );
+}

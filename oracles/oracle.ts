@@ -1,0 +1,122 @@
+/**
+ * Oracles are data, backends execute them (the split Cirq makes between a circuit and a simulator): an
+ * oracle says which indices of a search space are marked and carries the cost model of the circuit that
+ * would mark them on a QPU (`cost-model.ts`); `backends/` turn it into amplitudes and measurements.
+ *
+ * Search space: an oracle over N items searches the padded space of 2^n states, n = ⌈log₂N⌉, where the
+ * 2^n − N padding states are never marked. This is what H⊗n on an n-qubit index register prepares, so the
+ * gate-level simulator, the fast state vector and the analytic formula all describe the same circuit; θ,
+ * r and every bound use N' = 2^n (the space actually searched), and a measured padding index is simply a
+ * failed attempt. (Preparing the uniform superposition over exactly N states needs a non-Clifford state
+ * preparation per iteration; padding costs at most a factor √2 in iterations.)
+ *
+ * Ties: a threshold oracle marks key j iff score_j > τ (strictly), so a score equal to τ is unmarked.
+ */
+import { QattnError, check } from '../core/errors.ts';
+import { DEFAULT_BITS, oracleCostModel, type OracleCostModel, type Payload } from './cost-model.ts';
+
+export type Scores = Float32Array | Float64Array;
+
+export interface ThresholdOracle {
+  readonly kind: 'threshold';
+  readonly scores: Scores;
+  readonly threshold: number;
+  /** Indices never marked even when score > τ (top-k excludes the set it already holds). */
+  readonly exclude: readonly number[];
+  readonly cost: OracleCostModel;
+}
+
+export interface MarkedOracle {
+  readonly kind: 'marked';
+  readonly size: number;
+  /** Distinct marked indices in [0, size), ascending. */
+  readonly marked: Int32Array;
+  readonly cost: OracleCostModel;
+}
+
+export type Oracle = ThresholdOracle | MarkedOracle;
+
+export interface SearchSpace {
+  /** N: the items the oracle is over. */
+  readonly size: number;
+  /** n = ⌈log₂N⌉ index qubits (0 for N = 1). */
+  readonly qubits: number;
+  /** N' = 2^n: the states the search actually runs over. */
+  readonly searchSize: number;
+}
+
+/** Largest N accepted: 2^30 (typed-array and simulator limits; no backend could hold more anyway). */
+export const MAX_SEARCH_QUBITS = 30;
+
+export function searchSpace(size: number): SearchSpace {
+  check(Number.isInteger(size) && size >= 1, `search space size N must be an integer ≥ 1, got ${size}`);
+  check(size <= 2 ** MAX_SEARCH_QUBITS, `search space size N = ${size} exceeds 2^${MAX_SEARCH_QUBITS}`);
+  const qubits = size === 1 ? 0 : 32 - Math.clz32(size - 1);
+  return { size, qubits, searchSize: 2 ** qubits };
+}
+
+export function oracleSize(o: Oracle): number {
+  return o.kind === 'threshold' ? o.scores.length : o.size;
+}
+
+/** Throws a QattnError at the first NaN score (NaN compares false with everything: ranks are undefined). */
+export function checkScores(scores: Scores, what = 'scores'): void {
+  for (let i = 0; i < scores.length; i++) {
+    if (Number.isNaN(scores[i])) throw new QattnError(`${what} contain NaN at index ${i}`);
+  }
+}
+
+export interface ThresholdOracleOptions {
+  readonly exclude?: readonly number[];
+  /** What the QRAM fetches per index (default: a 16-bit precomputed score). */
+  readonly payload?: Payload;
+}
+
+/**
+ * For algorithms that already validated `scores` (top-k builds hundreds of oracles over one array): no O(N)
+ * NaN scan. Not exported from the package index.
+ */
+export function thresholdOracleTrusted(scores: Scores, threshold: number, opts: ThresholdOracleOptions = {}): ThresholdOracle {
+  check(!Number.isNaN(threshold), 'threshold must not be NaN');
+  const space = searchSpace(scores.length);
+  const exclude = opts.exclude ?? [];
+  const payload = opts.payload ?? { kind: 'score', bits: DEFAULT_BITS };
+  const cost = oracleCostModel({ indexQubits: space.qubits, payload, excludeCount: exclude.length });
+  return { kind: 'threshold', scores, threshold, exclude, cost };
+}
+
+/** Marks j iff scores[j] > threshold and j ∉ exclude. Rejects NaN scores or threshold. */
+export function thresholdOracle(scores: Scores, threshold: number, opts: ThresholdOracleOptions = {}): ThresholdOracle {
+  checkScores(scores);
+  for (const j of opts.exclude ?? []) {
+    check(Number.isInteger(j) && j >= 0 && j < scores.length, `excluded index ${j} is outside [0, ${scores.length})`);
+  }
+  return thresholdOracleTrusted(scores, threshold, opts);
+}
+
+/** An explicit marked set over N items (M ≤ N distinct indices). */
+export function markedOracle(size: number, marked: ArrayLike<number>): MarkedOracle {
+  const space = searchSpace(size);
+  check(marked.length <= size, `M = ${marked.length} marked items exceed N = ${size}`);
+  for (let i = 0; i < marked.length; i++) {
+    const j = marked[i]!;
+    check(Number.isInteger(j) && j >= 0 && j < size, `marked index ${j} is not an integer in [0, ${size})`);
+  }
+  const sorted = Int32Array.from(marked).sort();
+  for (let i = 1; i < sorted.length; i++) check(sorted[i - 1] !== sorted[i], `marked index ${sorted[i]} appears twice`);
+  const cost = oracleCostModel({ indexQubits: space.qubits, payload: { kind: 'flag' } });
+  return { kind: 'marked', size, marked: sorted, cost };
+}
+
+/** `count` distinct indices of [0, N) drawn uniformly (Floyd's algorithm: O(M) draws, no O(N) shuffle). */
+export function randomSubset(size: number, count: number, rng: { int(n: number): number }): Int32Array {
+  searchSpace(size);
+  check(Number.isInteger(count) && count >= 0, `subset size must be an integer ≥ 0, got ${count}`);
+  check(count <= size, `cannot draw ${count} distinct indices from N = ${size}`);
+  const chosen = new Set<number>();
+  for (let j = size - count; j < size; j++) {
+    const t = rng.int(j + 1);
+    chosen.add(chosen.has(t) ? j : t);
+  }
+  return Int32Array.from(chosen).sort();
+}

@@ -1,0 +1,106 @@
+/**
+ * Modeled QPU seconds for a search's cost record: what a simulator's wall time cannot tell you.
+ *
+ * time = oracle calls × (QRAM depth + arithmetic depth + comparator depth) × gate time
+ *      + Grover iterations × diffusion depth × gate time + measurements × readout time.
+ * Data loading (bucket-brigade QRAM, Giovannetti–Lloyd–Maccone PRL 100, 160501, 2008) is its own term, and
+ * next to it stand the O(N) router qubits and active gate operations it needs per call, plus the time a
+ * classical machine built from that many simple processing elements would need for the same task — Jaques &
+ * Rattew (arXiv 2305.10310): active QRAM of this size could run a parallel classical algorithm instead,
+ * which erases most of the asymptotic advantage. Depth-based timing assumes gates within a layer run in
+ * parallel and ignores routing/SWAP overhead, so these are optimistic lower bounds for real devices.
+ */
+import type { SearchCost } from './algorithms/cost.ts';
+import { iterationCost, type OracleCostModel } from './cost-model.ts';
+import { hardwareProfiles, type HardwareProfile } from './hardware-profiles.ts';
+import { depolarizing, type DepolarizingNoise } from './noise.ts';
+
+export interface QpuBreakdown {
+  readonly profile: string;
+  /** Seconds: the sum of the four terms below. */
+  readonly total: number;
+  /** Inner product, comparator and exclusion tests (compute + uncompute) over all oracle calls. */
+  readonly oracleArithmetic: number;
+  /** Bucket-brigade load + unload over all oracle calls. */
+  readonly qramLoading: number;
+  readonly diffusion: number;
+  readonly measurement: number;
+  /** Circuit qubits + QRAM router qubits, and whether the profile has that many. */
+  readonly qubitsNeeded: number;
+  readonly fitsOnDevice: boolean;
+  /** Active QRAM gate operations per oracle call: O(N) even though the depth is O(log N). */
+  readonly qramGateOpsPerCall: number;
+  /** Depolarizing probability per oracle call on this hardware (noise.ts model). */
+  readonly noisePerOracleCall: number;
+  /** The same task on N' classical processing elements (one per QRAM leaf), see `parallelClassicalSeconds`. */
+  readonly parallelClassicalSeconds: number;
+}
+
+export interface QpuTimeOptions {
+  /** Seconds per step of a classical processing element (default 1 ns, an assumption). */
+  readonly classicalStepSeconds?: number;
+  /** Items the task selects: k for top-k, 1 for search / maximum (default 1). */
+  readonly selections?: number;
+}
+
+export type CostCounts = Pick<SearchCost, 'oracleCalls' | 'groverIterations' | 'measurements'>;
+
+/**
+ * p = 1 − (1 − ε)^G with G two-qubit gates per iteration (oracle with active QRAM + diffusion) on physical
+ * profiles; on a logical profile ε is per logical qubit per cycle, so G = depth × (circuit + router qubits).
+ */
+export function noisePerOracleCall(profile: HardwareProfile, model: OracleCostModel): number {
+  const it = iterationCost(model);
+  const exposures = profile.errorModel === 'per-two-qubit-gate'
+    ? it.twoQubitGates
+    : it.depth * (model.qubits + model.qramRouterQubits);
+  return -Math.expm1(exposures * Math.log1p(-profile.twoQubitError));
+}
+
+export function noiseForProfile(profile: HardwareProfile, model: OracleCostModel): DepolarizingNoise {
+  return depolarizing(noisePerOracleCall(profile, model));
+}
+
+/**
+ * N' processing elements each evaluate their item's predicate (d multiply-adds for a key payload, one
+ * comparison otherwise), then a ⌈log₂N'⌉-level reduction tree per selected item.
+ */
+export function parallelClassicalSeconds(model: OracleCostModel, opts: QpuTimeOptions = {}): number {
+  const step = opts.classicalStepSeconds ?? 1e-9;
+  const local = model.payload.kind === 'key' ? model.payload.dim : 1;
+  return (local + (opts.selections ?? 1) * model.indexQubits) * step;
+}
+
+export function qpuBreakdown(cost: CostCounts, model: OracleCostModel, profile: HardwareProfile, opts: QpuTimeOptions = {}): QpuBreakdown {
+  const t = profile.twoQubitGateSeconds;
+  const oracleArithmetic = cost.oracleCalls * (model.arithmetic.depth + model.comparator.depth) * t;
+  const qramLoading = cost.oracleCalls * model.qram.depth * t;
+  const diffusion = cost.groverIterations * model.diffusion.depth * t;
+  const measurement = cost.measurements * profile.measurementSeconds;
+  const qubitsNeeded = model.qubits + model.qramRouterQubits;
+  return {
+    profile: profile.name,
+    total: oracleArithmetic + qramLoading + diffusion + measurement,
+    oracleArithmetic,
+    qramLoading,
+    diffusion,
+    measurement,
+    qubitsNeeded,
+    fitsOnDevice: qubitsNeeded <= profile.qubits,
+    qramGateOpsPerCall: model.qram.twoQubitGates,
+    noisePerOracleCall: noisePerOracleCall(profile, model),
+    parallelClassicalSeconds: parallelClassicalSeconds(model, opts),
+  };
+}
+
+/** Breakdown per profile (default: all of hardware-profiles.ts), keyed by profile name. */
+export function modelQpuSeconds(
+  cost: CostCounts,
+  model: OracleCostModel,
+  profiles: readonly HardwareProfile[] = Object.values(hardwareProfiles),
+  opts: QpuTimeOptions = {},
+): Record<string, QpuBreakdown> {
+  const out: Record<string, QpuBreakdown> = {};
+  for (const p of profiles) out[p.name] = qpuBreakdown(cost, model, p, opts);
+  return out;
+}

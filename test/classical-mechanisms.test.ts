@@ -1,0 +1,251 @@
+/**
+ * Mechanism-specific tests of the classical peers (topk-exact, lsh, performer, ann-topk) and the shared
+ * selection heap. Registry-wide properties (shape, determinism, exhaustive = reference, edge cases) live in
+ * conformance.test.ts; here each algorithm is checked against its own definition.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { QattnError } from '../core/errors.ts';
+import { createRng } from '../core/rng.ts';
+import { relL2 } from '../attention/fidelity.ts';
+import { referenceAttention64 } from '../attention/kernels/reference.ts';
+import { annTopk } from '../attention/mechanisms/ann-topk.ts';
+import { logCollisionProbability, lsh } from '../attention/mechanisms/lsh.ts';
+import { orthogonalFeatures, performer } from '../attention/mechanisms/performer.ts';
+import { topkExact } from '../attention/mechanisms/topk-exact.ts';
+import { resolveOptions } from '../attention/options.ts';
+import { runAttention } from '../attention/run.ts';
+import { topKByScore } from '../attention/select.ts';
+import type { AttentionInput, AttentionOutput, Mechanism, OptionValue } from '../attention/types.ts';
+import { effectiveScale, maskAt, visibleKeys } from '../attention/validate.ts';
+import { copyInput, gaussianInput } from './helpers/workloads.ts';
+
+const attend = (mech: Mechanism, input: AttentionInput, o: Record<string, OptionValue> = {}): Promise<AttentionOutput> =>
+  mech.attend(input, resolveOptions(mech, o));
+
+/** V = I (dv = n): output row i is then exactly the attention weight vector of query i. */
+function withIdentityV(input: AttentionInput): AttentionInput {
+  const v = new Float32Array(input.n * input.n);
+  for (let j = 0; j < input.n; j++) v[j * input.n + j] = 1;
+  return { ...input, v, dv: input.n };
+}
+
+function scaledDot(input: AttentionInput, i: number, j: number): number {
+  let s = 0;
+  for (let c = 0; c < input.d; c++) s += input.q[i * input.d + c]! * input.k[j * input.d + c]!;
+  return s;
+}
+
+function overlap(a: Int32Array, b: Int32Array): number {
+  const sb = new Set(b);
+  return a.filter((j) => sb.has(j)).length / Math.max(1, b.length);
+}
+
+describe('select: TopKHeap / topKByScore', () => {
+  it('property: equals sorting by (score desc, index asc) over finite scores; −∞ never kept', () => {
+    const score = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constant(-Infinity), fc.double({ min: -5, max: 5, noNaN: true }));
+    fc.assert(fc.property(fc.array(score, { maxLength: 60 }), fc.integer({ min: 0, max: 70 }), (xs, k) => {
+      const expected = xs.map((s, j) => ({ s, j })).filter((e) => e.s > -Infinity)
+        .sort((a, b) => b.s - a.s || a.j - b.j).slice(0, k).map((e) => e.j);
+      assert.deepEqual(Array.from(topKByScore(xs, k)), expected);
+    }), { numRuns: 200, seed: 1 });
+  });
+});
+
+describe('topk-exact', () => {
+  it('property: k = n (and any k > n, clamped) equals the float64 reference, causal or not', async () => {
+    const arb = fc.record({ m: fc.integer({ min: 1, max: 6 }), extra: fc.integer({ min: 0, max: 20 }), d: fc.integer({ min: 1, max: 8 }),
+      seed: fc.nat(), causal: fc.boolean(), over: fc.integer({ min: 0, max: 5 }) });
+    await fc.assert(fc.asyncProperty(arb, async (s) => {
+      const input = gaussianInput({ m: s.m, n: s.m + s.extra, d: s.d, dv: 3, seed: s.seed, causal: s.causal, qkScale: 2 });
+      const res = await attend(topkExact, input, { k: input.n + s.over });
+      assert.ok(relL2(res.out, referenceAttention64(input)) <= 1e-6);
+    }), { numRuns: 40, seed: 2 });
+  });
+
+  it('selects exactly the k largest logits, and counts only the dots inside the causal window', async () => {
+    const input = gaussianInput({ m: 10, n: 64, d: 8, dv: 4, seed: 3, causal: true });
+    const res = await attend(topkExact, input, { k: 16 });
+    let dots = 0;
+    for (let i = 0; i < input.m; i++) {
+      const vis = visibleKeys(input, i);
+      dots += vis;
+      const logits = Array.from({ length: input.n }, (_, j) => (j < vis ? scaledDot(input, i, j) : -Infinity));
+      assert.deepEqual(new Set(res.selected![i]), new Set(topKByScore(logits, 16)));
+    }
+    assert.equal(res.cost.scoreEvaluations, dots);
+  });
+
+  it('a query with fewer than k unmasked keys attends to exactly those keys', async () => {
+    const n = 20;
+    const mask = new Float32Array(n).map((_, j) => (j % 4 === 0 ? 0 : -Infinity));
+    const input = gaussianInput({ m: 3, n, d: 4, dv: 2, seed: 4, mask });
+    const res = await attend(topkExact, input, { k: 10 });
+    for (const sel of res.selected!) assert.deepEqual([...sel].sort((a, b) => a - b), [0, 4, 8, 12, 16]);
+    assert.ok(relL2(res.out, referenceAttention64(input)) <= 1e-6);
+  });
+});
+
+describe('lsh (SimHash)', () => {
+  it('candidate frequencies over seeds match P = 1 − (1 − (1 − φ/π)^bits)^L for every key', async () => {
+    const base = gaussianInput({ m: 1, n: 24, d: 4, dv: 1, seed: 5 });
+    const seeds = 400, bits = 3, tables = 2;
+    const hits = new Float64Array(base.n);
+    for (let seed = 0; seed < seeds; seed++) {
+      const res = await attend(lsh, { ...base, seed }, { bits, tables, mode: 'sample' });
+      for (const j of res.selected![0]!) hits[j]!++;
+    }
+    for (let j = 0; j < base.n; j++) {
+      const qn = Math.hypot(...base.q), kn = Math.hypot(...base.k.subarray(j * 4, j * 4 + 4));
+      const p = Math.exp(logCollisionProbability(scaledDot(base, 0, j) / (qn * kn), bits, tables));
+      const sd = Math.sqrt((p * (1 - p)) / seeds);
+      assert.ok(Math.abs(hits[j]! / seeds - p) <= 4.5 * sd + 1 / seeds, `key ${j}: frequency ${hits[j]! / seeds} vs P ${p}`);
+    }
+  });
+
+  it('sample mode weights are exp(s)/P(collision), self-normalised over the candidates (MagicPIG)', async () => {
+    const input = withIdentityV({ ...gaussianInput({ m: 4, n: 40, d: 6, dv: 1, seed: 6, qkScale: 1.5 }), seed: 3 });
+    const bits = 2, tables = 3;
+    const res = await attend(lsh, input, { bits, tables, mode: 'sample' });
+    const scale = effectiveScale(input);
+    res.selected!.forEach((sel, i) => {
+      const qn = Math.hypot(...input.q.subarray(i * 6, i * 6 + 6));
+      const raw = new Float64Array(input.n);
+      for (const j of sel) {
+        const s = scaledDot(input, i, j), kn = Math.hypot(...input.k.subarray(j * 6, j * 6 + 6));
+        raw[j] = Math.exp(s * scale - logCollisionProbability(s / (qn * kn), bits, tables));
+      }
+      const z = raw.reduce((a, b) => a + b, 0);
+      for (let j = 0; j < input.n; j++) assert.ok(Math.abs(res.out[i * input.n + j]! - raw[j]! / z) < 1e-6, `query ${i} key ${j}`);
+    });
+  });
+
+  it('topk mode keeps the k best candidates: a subset of the sample-mode candidates', async () => {
+    const input = { ...gaussianInput({ m: 6, n: 120, d: 8, dv: 2, seed: 7 }), seed: 9 };
+    const cands = (await attend(lsh, input, { bits: 3, mode: 'sample' })).selected!;
+    const all = (await attend(lsh, input, { bits: 3, k: input.n })).selected!;
+    const top = (await attend(lsh, input, { bits: 3, k: 5 })).selected!;
+    cands.forEach((c, i) => {
+      assert.deepEqual([...all[i]!].sort((a, b) => a - b), [...c]);
+      const logits = Array.from(c, (j) => scaledDot(input, i, j));
+      assert.deepEqual([...top[i]!], [...topKByScore(logits, 5, c)]);
+    });
+  });
+
+  it('more tables only add candidates (tables are drawn in order), and hashing cost is (n+m)·L·bits', async () => {
+    const input = { ...gaussianInput({ m: 5, n: 80, d: 8, dv: 2, seed: 8 }), seed: 4 };
+    const few = await attend(lsh, input, { tables: 3, bits: 6, mode: 'sample' });
+    const many = await attend(lsh, input, { tables: 9, bits: 6, mode: 'sample' });
+    few.selected!.forEach((s, i) => assert.ok([...s].every((j) => many.selected![i]!.includes(j))));
+    assert.equal(many.cost.extra.hashEvaluations, (80 + 5) * 9 * 6);
+    assert.equal(many.cost.samples, many.cost.scoreEvaluations);
+  });
+
+  it('bits = 0 makes every key a candidate: sample mode equals the reference', async () => {
+    const input = gaussianInput({ m: 8, n: 50, d: 8, dv: 3, seed: 9, causal: true });
+    const res = await attend(lsh, input, { bits: 0, mode: 'sample' });
+    assert.ok(relL2(res.out, referenceAttention64(input)) <= 1e-6);
+  });
+});
+
+/** FAVOR+ written directly from the paper (no stabiliser, no prefix sums): φ(x) = exp(w·x − ‖x‖²/2)/√r. */
+function naiveFavor(input: AttentionInput, r: number): Float64Array {
+  const { m, n, d, dv } = input;
+  const w = orthogonalFeatures(createRng(input.seed ?? 0), r, d);
+  const ss = Math.sqrt(effectiveScale(input));
+  const phi = (x: Float32Array, row: number): Float64Array => {
+    const v = Array.from(x.subarray(row * d, (row + 1) * d), (t) => t * ss);
+    const sq = v.reduce((a, t) => a + t * t, 0);
+    return Float64Array.from({ length: r }, (_, f) => Math.exp(v.reduce((a, t, c) => a + w[f * d + c]! * t, 0) - sq / 2) / Math.sqrt(r));
+  };
+  const out = new Float64Array(m * dv);
+  for (let i = 0; i < m; i++) {
+    const pq = phi(input.q, i);
+    let den = 0;
+    for (let j = 0; j < visibleKeys(input, i); j++) {
+      const pk = phi(input.k, j);
+      const kij = pq.reduce((a, t, f) => a + t * pk[f]!, 0) * Math.exp(maskAt(input, i, j));
+      den += kij;
+      for (let c = 0; c < dv; c++) out[i * dv + c]! += kij * input.v[j * dv + c]!;
+    }
+    for (let c = 0; c < dv; c++) out[i * dv + c]! /= den;
+  }
+  return out;
+}
+
+describe('performer (FAVOR+)', () => {
+  it('equals the textbook FAVOR+ formula (stabiliser and prefix sums are exact rearrangements)', async () => {
+    const mask = new Float32Array(30).map((_, j) => (j === 4 ? -Infinity : (j % 3) * 0.5));
+    for (const extra of [{}, { causal: true }, { mask }]) {
+      const input = { ...gaussianInput({ m: 10, n: 30, d: 6, dv: 3, seed: 10, qkScale: 0.7, ...extra }), seed: 5 };
+      const res = await attend(performer, input, { features: 40 });
+      assert.ok(relL2(res.out, naiveFavor(input, 40)) < 1e-6, JSON.stringify(extra));
+    }
+  });
+
+  it('draws orthogonal blocks with χ_d row norms', () => {
+    const d = 8, r = 4096;
+    const w = orthogonalFeatures(createRng(11), r, d);
+    const row = (f: number): Float64Array => w.subarray(f * d, (f + 1) * d);
+    const norm = (f: number): number => Math.hypot(...row(f));
+    let sumSq = 0;
+    for (let f = 0; f < r; f++) {
+      sumSq += norm(f) ** 2;
+      const g = f - (f % d) + ((f + 1) % d); // the next row of the same block (cyclically)
+      const dotFG = row(f).reduce((a, t, c) => a + t * row(g)[c]!, 0);
+      assert.ok(Math.abs(dotFG) < 1e-9 * norm(f) * norm(g), `rows ${f}, ${g} not orthogonal`);
+    }
+    assert.ok(Math.abs(sumSq / r - d) < 0.05 * d, `mean squared norm ${sumSq / r}, expected E[χ²_d] = ${d}`);
+  });
+
+  it('meets its declared accuracy at r = 256 and the error falls as features grow', async () => {
+    const input = gaussianInput({ m: 16, n: 128, d: 16, dv: 8, seed: 3, qkScale: 0.5 });
+    const ref = referenceAttention64(input);
+    const err = async (features: number): Promise<number> => relL2((await attend(performer, input, { features })).out, ref);
+    const [e64, e256, e16k] = [await err(64), await err(256), await err(16384)];
+    assert.ok(e256 < 0.2, `relL2 at r=256: ${e256}`);
+    assert.ok(e16k < e64 / 4, `r=16384: ${e16k} vs r=64: ${e64}`);
+  });
+
+  it('n = 1 returns V exactly; an m×n mask is refused with a reason', async () => {
+    const one = gaussianInput({ m: 3, n: 1, d: 4, dv: 3, seed: 12, qkScale: 30 });
+    const res = await attend(performer, one);
+    for (let i = 0; i < 3; i++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(res.out[i * 3 + c]! - one.v[c]!) < 1e-6);
+    const masked = gaussianInput({ m: 3, n: 5, d: 4, dv: 2, seed: 13, mask: new Float32Array(15) });
+    assert.equal(performer.notSupportedReasons(masked, resolveOptions(performer, {})).length, 1);
+    await assert.rejects(runAttention('performer', masked), QattnError);
+  });
+});
+
+describe('ann-topk (usearch HNSW)', () => {
+  it('builds the index once per K array and reuses it', async () => {
+    const input = gaussianInput({ m: 4, n: 100, d: 8, dv: 2, seed: 14 });
+    const a = await attend(annTopk, input, { k: 8 });
+    const b = await attend(annTopk, input, { k: 8 });
+    const c = await attend(annTopk, copyInput(input), { k: 8 });
+    const d = await attend(annTopk, input, { k: 8, expansionSearch: 200 });
+    assert.deepEqual([a.cost.extra.indexBuildInsertions, b.cost.extra.indexBuildInsertions, c.cost.extra.indexBuildInsertions], [100, 0, 100]);
+    assert.deepEqual([a.cost.extra.indexCacheHit, b.cost.extra.indexCacheHit, d.cost.extra.indexCacheHit], [0, 1, 0]);
+    assert.deepEqual(b.out, a.out);
+    assert.deepEqual(c.out, a.out);
+  });
+
+  for (const causal of [false, true]) {
+    it(`retrieves nearly the exact top-k${causal ? ' inside causal windows (over-fetching)' : ''}`, async () => {
+      const input = gaussianInput({ m: causal ? 120 : 40, n: 120, d: 16, dv: 2, seed: 15, causal });
+      const ann = await attend(annTopk, input, { k: 16 });
+      const exact = await attend(topkExact, input, { k: 16 });
+      let mean = 0, unindexedDots = 0;
+      ann.selected!.forEach((sel, i) => {
+        const vis = visibleKeys(input, i);
+        if (vis <= 16) unindexedDots += vis; // k ≥ visible keys: every visible key is scored, no index search
+        assert.equal(sel.length, Math.min(16, vis), `query ${i}`);
+        mean += overlap(sel, exact.selected![i]!) / input.m;
+      });
+      assert.ok(mean >= 0.95, `mean overlap with the exact top-k: ${mean}`);
+      // Every other scored key was returned by the index (re-scoring never invents keys).
+      assert.ok(ann.cost.scoreEvaluations - unindexedDots <= ann.cost.extra.retrieved!);
+    });
+  }
+});
