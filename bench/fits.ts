@@ -37,7 +37,9 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): LineFit |
   if (sxx === 0) return null;
   const slope = sxy / sxx;
   const intercept = my - slope * mx;
-  const ssr = Math.max(0, syy - slope * sxy);
+  // Residuals summed directly: syy − slope·sxy cancels catastrophically for near-exact power laws.
+  let ssr = 0;
+  for (let i = 0; i < p; i++) ssr += (ys[i]! - intercept - slope * xs[i]!) ** 2;
   const se = Math.sqrt(ssr / (p - 2) / sxx);
   return { slope, intercept, halfWidth: studentTQuantile(0.975, p - 2) * se, r2: syy === 0 ? null : 1 - ssr / syy };
 }

@@ -70,12 +70,12 @@ function concat<T extends Float64Array | Float32Array>(parts: readonly T[], make
 
 /**
  * Computes the reference for `input`. `exactFastPath` runs the `exact` mechanism (only called above the
- * float64 limit). `pool` may be null (single thread).
+ * float64 limit). `pool` is only called when the work is big enough to split; it may return null (one thread).
  */
 export async function computeReference(
   input: AttentionInput,
   policy: ReferencePolicy,
-  pool: ReferencePool | null,
+  pool: () => ReferencePool | null,
   exactFastPath: () => Promise<Float32Array>,
 ): Promise<Reference> {
   const t0 = performance.now();
@@ -84,8 +84,8 @@ export async function computeReference(
     return { kind: 'exact-fast-path', out, weights: null, ms: performance.now() - t0, threads: 1 };
   }
   const keep = input.m * input.n <= policy.maxCachedWeights;
-  const parallel = pool !== null && input.m > 1 && input.m * input.n * input.d >= policy.parallelMinMacs;
-  const { parts, threads } = await float64Rows(input, keep, parallel ? pool : null);
+  const parallel = input.m > 1 && input.m * input.n * input.d >= policy.parallelMinMacs;
+  const { parts, threads } = await float64Rows(input, keep, parallel ? pool() : null);
   const out = concat(parts.map((p) => p.out), (len) => new Float64Array(len));
   const cached = keep ? concat(parts.map((p) => p.weights!), (len) => new Float32Array(len)) : null;
   const n = input.n;

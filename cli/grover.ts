@@ -7,9 +7,11 @@ import { createRng } from '../core/rng.ts';
 import { readNpy } from '../io/npy.ts';
 import { backendNames, createBackend, isBackendName } from '../oracles/backends/registry.ts';
 import { getProfile, profileNames } from '../oracles/hardware-profiles.ts';
+import {
+  ALGORITHMS, isAlgorithm, runExperiment, type Algorithm, type ExperimentReport, type ExperimentSpec, type Problem,
+} from '../oracles/experiment.ts';
 import { depolarizing } from '../oracles/noise.ts';
 import { HELP_FLAG, intFlag, numberFlag, parseFlags, processIo, type CliIo } from './args.ts';
-import { ALGORITHMS, isAlgorithm, runExperiment, type Algorithm, type ExperimentReport, type ExperimentSpec, type Problem } from '../oracles/experiment.ts';
 
 export const GROVER_USAGE = `usage: qattn grover --n N (--marked M | --scores S.npy --threshold T) [--algorithm known|bbht|max|topk]
                     [--k K] [--backend statevector|analytic] [--noise P | --hardware PROFILE]

@@ -27,6 +27,18 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'Grover-style quantum search over attention scores (see qattn grover --help)',
     load: async () => (await import('./grover.ts')).groverCommand,
   },
+  bench: {
+    summary: 'the scaling benchmark: every mechanism across context lengths, speed and fidelity (see qattn bench --help)',
+    load: async () => (await import('./bench.ts')).benchCommand,
+  },
+  chart: {
+    summary: 'render the charts of a bench results.json as .vl.json, .svg and .png',
+    load: async () => (await import('./chart.ts')).chartCommand,
+  },
+  report: {
+    summary: 'write the charts and an offline HTML report (index.html) for a bench results.json',
+    load: async () => (await import('./report.ts')).reportCommand,
+  },
 };
 
 export function usage(): string {

@@ -9,7 +9,7 @@
  */
 import { normalArray } from '../../core/rng.ts';
 import { STREAM, workloadRng } from './shared.ts';
-import { queryCount, type Workload } from './types.ts';
+import { queryCount, syntheticShape, type Workload } from './types.ts';
 
 export const clustered: Workload = {
   name: 'clustered',
@@ -20,6 +20,7 @@ export const clustered: Workload = {
   ],
   maxN: null,
   fixedD: null,
+  shape: syntheticShape,
   generate(req, params) {
     const C = params['clusters'] ?? 16;
     const noise = params['noise'] ?? 0.5;

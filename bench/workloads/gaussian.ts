@@ -5,7 +5,7 @@
  */
 import { normalArray } from '../../core/rng.ts';
 import { STREAM, workloadRng } from './shared.ts';
-import { queryCount, type Workload } from './types.ts';
+import { queryCount, syntheticShape, type Workload } from './types.ts';
 
 export const gaussian: Workload = {
   name: 'gaussian',
@@ -13,6 +13,7 @@ export const gaussian: Workload = {
   params: [],
   maxN: null,
   fixedD: null,
+  shape: syntheticShape,
   generate(req) {
     const rng = workloadRng('gaussian', req);
     const m = queryCount(req);

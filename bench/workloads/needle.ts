@@ -14,7 +14,7 @@
 import { QattnError } from '../../core/errors.ts';
 import { normalArray, type Rng } from '../../core/rng.ts';
 import { sampleDistinct, STREAM, workloadRng } from './shared.ts';
-import { queryCount, type Workload, type WorkloadRequest } from './types.ts';
+import { queryCount, syntheticShape, type Workload, type WorkloadRequest } from './types.ts';
 
 /** P orthonormal random directions in R^d (Gram–Schmidt on Gaussian vectors; P ≤ d). */
 function orthonormal(rng: Rng, count: number, d: number): Float64Array[] {
@@ -74,6 +74,7 @@ export const needle: Workload = {
   ],
   maxN: null,
   fixedD: null,
+  shape: syntheticShape,
   generate(req, params) {
     const g = params['needles'] ?? 4;
     const mass = params['mass'] ?? 0.995;

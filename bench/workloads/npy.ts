@@ -9,7 +9,7 @@
  */
 import { QattnError } from '../../core/errors.ts';
 import { loadAttendTensors, type TensorPaths } from '../../cli/attend-input.ts';
-import type { Workload } from './types.ts';
+import type { Workload, WorkloadRequest } from './types.ts';
 
 export type NpyPaths = TensorPaths;
 
@@ -17,25 +17,28 @@ export function npyWorkload(paths: NpyPaths): Workload {
   const t = loadAttendTensors(paths);
   const { d, dv, heads } = t;
   const qRows = t.m, n = t.n;
+  const selfAttention = qRows === n;
+  /** Which rows of Q the request uses (see the module comment). */
+  const queryRows = (req: WorkloadRequest): { first: number; m: number } => {
+    if (req.mode === 'prefill') {
+      if (!selfAttention) throw new QattnError(`npy workload: prefill needs Q with as many rows as K (${n}), got ${qRows}`);
+      return { first: 0, m: req.n };
+    }
+    const m = Math.min(req.m, selfAttention ? req.n : qRows);
+    return { first: (selfAttention ? req.n : qRows) - m, m };
+  };
   return {
     name: 'npy',
     summary: `Q/K/V from ${paths.q}, ${paths.k}, ${paths.v} (n=${n}, d=${d}, ${heads} head${heads > 1 ? 's' : ''})`,
     params: [{ name: 'head', integer: true, default: 0, min: 0, max: Math.max(0, heads - 1), description: 'which head of a multi-head file' }],
     maxN: n,
     fixedD: d,
+    shape: (req) => ({ m: queryRows(req).m, d, dv }),
     generate(req, params) {
       const h = params['head'] ?? 0;
       const len = req.n;
       if (len > n) throw new QattnError(`npy workload: the files hold n=${n} keys, cannot take a prefix of ${len}`);
-      const selfAttention = qRows === n;
-      let first: number, m: number;
-      if (req.mode === 'prefill') {
-        if (!selfAttention) throw new QattnError(`npy workload: prefill needs Q with as many rows as K (${n}), got ${qRows}`);
-        [first, m] = [0, len];
-      } else {
-        m = Math.min(req.m, selfAttention ? len : qRows);
-        first = selfAttention ? len - m : qRows - m;
-      }
+      const { first, m } = queryRows(req);
       const qOff = h * qRows * d, kOff = h * n * d, vOff = h * n * dv;
       return {
         q: t.q.slice(qOff + first * d, qOff + (first + m) * d),

@@ -36,6 +36,12 @@ export interface WorkloadParam {
 
 export type WorkloadParams = Readonly<Record<string, number>>;
 
+export interface WorkloadShape {
+  readonly m: number;
+  readonly d: number;
+  readonly dv: number;
+}
+
 export interface Workload {
   readonly name: string;
   /** One line for `qattn bench --help` and the results README. */
@@ -45,6 +51,8 @@ export interface Workload {
   readonly maxN: number | null;
   /** Fixed head dimension (a file's d), or null when the request's d is used. */
   readonly fixedD: number | null;
+  /** The m, d, dv that `generate` will produce for this request (cheap: the runner plans cells with it). */
+  shape(req: WorkloadRequest): WorkloadShape;
   /**
    * Builds the input; same request and params → bit-identical Q/K/V. Throws QattnError when the request
    * cannot be met (e.g. n larger than a file's). The returned input has no seed: the runner sets it.
@@ -55,4 +63,9 @@ export interface Workload {
 /** Queries generated for a request: m in decode, n in prefill. */
 export function queryCount(req: WorkloadRequest): number {
   return req.mode === 'prefill' ? req.n : req.m;
+}
+
+/** The shape of every synthetic workload: m from the mode, d = dv = the requested d. */
+export function syntheticShape(req: WorkloadRequest): WorkloadShape {
+  return { m: queryCount(req), d: req.d, dv: req.d };
 }

@@ -11,7 +11,7 @@
  */
 import { normalArray } from '../../core/rng.ts';
 import { permutation, reflectRows, STREAM, workloadRng } from './shared.ts';
-import { queryCount, type Workload } from './types.ts';
+import { queryCount, syntheticShape, type Workload } from './types.ts';
 
 export const zipf: Workload = {
   name: 'zipf',
@@ -22,6 +22,7 @@ export const zipf: Workload = {
   ],
   maxN: null,
   fixedD: null,
+  shape: syntheticShape,
   generate(req, params) {
     const alpha = params['alpha'] ?? 1;
     const jitter = params['jitter'] ?? 0.5;

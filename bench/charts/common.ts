@@ -1,0 +1,118 @@
+/**
+ * What every chart spec builder shares: the spec type, a legible default style, the log₂ axis for context
+ * length n, and readers over a results document (ok records, workloads in run order, fitted exponents).
+ *
+ * Specs are plain Vega-Lite (https://vega.github.io/vega-lite/) with their data inlined (`data.values`), so a
+ * `.vl.json` file is self-contained: it opens in the Vega editor, and tests can compare its data against the
+ * results file it came from.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { FitEntry, FitMetric, OkRecord, ResultsDoc } from '../results.ts';
+
+export type ChartSpec = TopLevelSpec;
+
+/** An identifier only: nothing fetches it (rendering and the report are offline). */
+export const VL_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/**
+ * Larger type than Vega-Lite's 10–11 px defaults: the PNGs are read at their default size in a README or a
+ * report, where 10 px text is too small. White background: the SVG/PNG must not be transparent on dark pages.
+ */
+export const CHART_CONFIG = {
+  background: 'white',
+  padding: 12,
+  font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
+  title: { fontSize: 16, subtitleFontSize: 12, subtitleColor: '#444', anchor: 'start', offset: 12 },
+  axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal', gridColor: '#e8e8e8' },
+  // Vega's Node text metrics (no canvas) overestimate widths; generous limits keep labels from being cut.
+  legend: { labelFontSize: 12, titleFontSize: 13, labelLimit: 640, titleLimit: 640, symbolSize: 110 },
+  header: { labelFontSize: 13, titleFontSize: 13 },
+  view: { stroke: '#bbbbbb' },
+  line: { strokeWidth: 2 },
+} as const;
+
+/** A chart of the report: how it is named on disk and in the HTML, and how its spec is built. */
+export interface ChartDef {
+  /** File stem: `<id>.vl.json`, `<id>.svg`, `<id>.png`. */
+  readonly id: string;
+  readonly title: string;
+  /** One paragraph under the chart in the report: how to read it. */
+  readonly caption: string;
+  build(doc: ResultsDoc): ChartSpec;
+}
+
+/**
+ * The one cast from a plain object to Vega-Lite's spec type. Builders assemble specs from small untyped parts
+ * (Vega-Lite's TypeScript types do not compose well piecewise); validity is checked where it is certain —
+ * by compiling: render.ts fails on any Vega-Lite warning, and the tests render every chart.
+ */
+export function asSpec(spec: Record<string, unknown>): ChartSpec {
+  return { $schema: VL_SCHEMA, ...spec, config: CHART_CONFIG } as unknown as ChartSpec;
+}
+
+export function okRecords(doc: ResultsDoc): OkRecord[] {
+  return doc.records.filter((r): r is OkRecord => r.status === 'ok');
+}
+
+/** Distinct values in first-seen order. */
+export function distinct<T>(xs: Iterable<T>): T[] {
+  return [...new Set(xs)];
+}
+
+/** Workloads in the order the run listed them, then any others the records hold. */
+export function workloadsOf(doc: ResultsDoc): string[] {
+  return distinct([...doc.meta.config.workloads, ...doc.records.map((r) => r.workload)])
+    .filter((w) => doc.records.some((r) => r.workload === w));
+}
+
+/** Methods in run order, then any others the records hold. */
+export function methodsOf(doc: ResultsDoc): string[] {
+  return distinct([...doc.meta.config.methods, ...doc.records.map((r) => r.method)])
+    .filter((m) => doc.records.some((r) => r.method === m));
+}
+
+export function findFit(fits: readonly FitEntry[], method: string, workload: string, metric: FitMetric): FitEntry | undefined {
+  return fits.find((f) => f.method === method && f.workload === workload && f.metric === metric);
+}
+
+/** "0.98" style exponent, always two decimals (−0.00 printed as 0.00). */
+export function formatExponent(x: number): string {
+  const s = x.toFixed(2);
+  return s === '-0.00' ? '0.00' : s;
+}
+
+/** "2^k" for the label of a log₂ axis tick, as a Vega expression (Vega has only natural log). */
+const POW2_LABEL = "'2^' + round(log(datum.value) / LN2)";
+
+/** Powers of two covering [lo, hi], thinned to at most ~10 ticks so labels never collide. */
+export function pow2Ticks(lo: number, hi: number): number[] {
+  const a = Math.floor(Math.log2(Math.max(lo, 1)));
+  const b = Math.ceil(Math.log2(Math.max(hi, lo, 1)));
+  const step = Math.max(1, Math.ceil((b - a + 1) / 10));
+  const ticks: number[] = [];
+  for (let k = a; k <= b; k += step) ticks.push(2 ** k);
+  return ticks;
+}
+
+/** The x encoding of context length n: log₂ scale, ticks at powers of two labelled 2^k. */
+export function nEncoding(ns: readonly number[], title = 'context length n (keys)', field = 'n'): Record<string, unknown> {
+  const lo = ns.length ? Math.min(...ns) : 1;
+  const hi = ns.length ? Math.max(...ns) : 2;
+  return {
+    field, type: 'quantitative', title,
+    scale: { type: 'log', base: 2, domain: [lo, Math.max(hi, lo * 2)], nice: false },
+    axis: { values: pow2Ticks(lo, hi), labelExpr: POW2_LABEL, grid: true },
+  };
+}
+
+/** Values ≤ floor are drawn at floor on a log axis (log 0 is undefined); the true value stays in the data. */
+export function floorForLog(x: number, floor: number): number {
+  return Number.isFinite(x) && x > floor ? x : floor;
+}
+
+/** "decode, m = 16 queries, d = 64" — the run shape every subtitle states. */
+export function runShape(doc: ResultsDoc): string {
+  const c = doc.meta.config;
+  const queries = c.mode === 'prefill' ? 'm = n queries' : `m = ${c.queries} queries`;
+  return `${c.mode}${c.causal ? ' (causal)' : ''}, ${queries}, d = ${c.dim}${c.quick ? ', --quick run' : ''}`;
+}

@@ -1,0 +1,115 @@
+/**
+ * The crossover question on one run: from the quantum top-k records (modeled QPU seconds per hardware profile
+ * and oracle calls) and the classical competitors — measured here on the CPU, and the cited H200 reference
+ * (gpu-reference.ts) — the break-even n per profile and the oracle-call latency a QPU would need. Used by the
+ * crossover chart and the report's crossover table; the model and its caveats are in crossover-model.ts.
+ */
+import type { OkRecord, ResultsDoc } from '../results.ts';
+import { okRecords, workloadsOf } from './common.ts';
+import { breakEvenN, fitQpuModel, requiredPerCall, scanTime, type QpuModel, type QpuPoint, type XY } from './crossover-model.ts';
+import { gpuCompetitors } from './gpu-reference.ts';
+
+/** The mechanism whose QPU time the chart models (any quantum mechanism with modeled time if it is absent). */
+export const QUANTUM_METHOD = 'grover-topk';
+/** Classical mechanisms measured here that do the same job on a CPU: a top-k scan, and exact attention. */
+export const CPU_COMPETITORS = ['topk-exact', 'exact'] as const;
+/** The n of the GPU headline figures (2^20 keys): where the needed oracle-call latency is quoted. */
+export const REFERENCE_N = 2 ** 20;
+
+export interface Competitor {
+  readonly name: string;
+  readonly source: 'gpu-reference' | 'measured';
+  /** The same job as a Grover top-k (a scored top-k selection), or full exact attention. */
+  readonly task: 'topk' | 'exact';
+  /** Seconds per query at the measured / reference lengths. */
+  readonly points: readonly XY[];
+  /** Seconds per query at any n (scanTime). */
+  readonly time: (n: number) => number;
+}
+
+export interface ProfileCrossover {
+  readonly profile: string;
+  /** Per query, at the measured lengths. */
+  readonly points: readonly QpuPoint[];
+  readonly model: QpuModel | null;
+  /** Break-even n against each competitor (same order as `competitors`); null = not below 2^128. */
+  readonly breakEven: ReadonlyArray<number | null>;
+}
+
+export interface CrossoverAnalysis {
+  readonly method: string | null;
+  readonly workload: string | null;
+  readonly competitors: readonly Competitor[];
+  readonly profiles: readonly ProfileCrossover[];
+  /** Oracle-call seconds needed to match competitors[0] (H200 scores + top-32) at REFERENCE_N. */
+  readonly requiredPerCallAtReference: number | null;
+}
+
+function quantumRecords(doc: ResultsDoc): OkRecord[] {
+  const withQpu = okRecords(doc).filter((r) => r.modeledQpuSeconds !== null && (r.cost.oracleQueries ?? 0) > 0);
+  const method = withQpu.some((r) => r.method === QUANTUM_METHOD) ? QUANTUM_METHOD : withQpu[0]?.method;
+  const workload = workloadsOf(doc).find((w) => withQpu.some((r) => r.method === method && r.workload === w));
+  return withQpu.filter((r) => r.method === method && r.workload === workload).sort((a, b) => a.n - b.n);
+}
+
+function gpuCompetitorList(): Competitor[] {
+  const { topk, exact } = gpuCompetitors();
+  return ([['topk', topk], ['exact', exact]] as const).map(([task, s]) => {
+    const points = s.points.map((p) => ({ n: p.n, y: p.ms / 1e3 }));
+    return { name: s.name, source: 'gpu-reference' as const, task, points, time: scanTime(points) };
+  });
+}
+
+function cpuCompetitors(doc: ResultsDoc, workload: string | null): Competitor[] {
+  const ok = okRecords(doc);
+  const wl = workload ?? workloadsOf(doc)[0];
+  return CPU_COMPETITORS.flatMap((method) => {
+    const points = ok.filter((r) => r.method === method && r.workload === wl)
+      .map((r) => ({ n: r.n, y: r.timing.medianMs / 1e3 / r.m }))
+      .sort((a, b) => a.n - b.n);
+    const task = method === 'exact' ? 'exact' as const : 'topk' as const;
+    return points.length ? [{ name: `CPU ${method} (measured here)`, source: 'measured' as const, task, points, time: scanTime(points) }] : [];
+  });
+}
+
+function profilePoints(recs: readonly OkRecord[], profile: string): QpuPoint[] {
+  return recs.flatMap((r) => {
+    const s = r.modeledQpuSeconds?.[profile];
+    return s === undefined ? [] : [{ n: r.n, seconds: s / r.m, calls: (r.cost.oracleQueries ?? 0) / r.m }];
+  });
+}
+
+export function crossoverAnalysis(doc: ResultsDoc): CrossoverAnalysis {
+  const recs = quantumRecords(doc);
+  const workload = recs[0]?.workload ?? null;
+  const competitors = [...gpuCompetitorList(), ...cpuCompetitors(doc, workload)];
+  const names = [...new Set(recs.flatMap((r) => Object.keys(r.modeledQpuSeconds ?? {})))];
+  const from = recs[0]?.n ?? 1;
+  const profiles = names.map((profile): ProfileCrossover => {
+    const points = profilePoints(recs, profile);
+    const model = fitQpuModel(points);
+    const breakEven = competitors.map((c) => (model ? breakEvenN(model.timeAt, c.time, from) : null));
+    return { profile, points, model, breakEven };
+  });
+  const model = profiles.find((p) => p.model)?.model ?? null;
+  const gpu = competitors[0];
+  return {
+    method: recs[0]?.method ?? null, workload, competitors, profiles,
+    requiredPerCallAtReference: model && gpu ? requiredPerCall(model, gpu.time, REFERENCE_N) : null,
+  };
+}
+
+/** "2^52.3" for a break-even n (integer powers print as 2^20). */
+export function formatPow2(n: number): string {
+  const l = Math.log2(n);
+  return Math.abs(l - Math.round(l)) < 0.05 ? `2^${Math.round(l)}` : `2^${l.toFixed(1)}`;
+}
+
+/** Seconds with an SI prefix and 2–3 significant digits: 21 ns, 3.4 µs, 1.2 ms, 5.6 s, 3.1e+05 s. */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return String(s);
+  const units: Array<[number, string]> = [[1, 's'], [1e-3, 'ms'], [1e-6, 'µs'], [1e-9, 'ns'], [1e-12, 'ps']];
+  if (s >= 1e3) return `${s.toExponential(1)} s`;
+  for (const [u, name] of units) if (s >= u) return `${Number((s / u).toPrecision(2))} ${name}`;
+  return `${s.toExponential(1)} s`;
+}

@@ -1,0 +1,117 @@
+/**
+ * The arithmetic behind the crossover chart: when would a QPU running Grover top-k beat a classical scan?
+ *
+ * QPU time per query at n = calls(n) × perCall(n), both fitted to the run's modeled figures
+ * (oracles/qpu-time.ts): calls(n) = C·n^α by least squares in log–log (theory: α = ½, √(kn) oracle calls,
+ * Dürr et al. quant-ph/0401091), and perCall(n) = a + b·log₂ n (the cost model's per-call depth is a constant
+ * arithmetic part plus an O(log N) bucket-brigade QRAM part, Giovannetti–Lloyd–Maccone PRL 100, 160501).
+ *
+ * Classical time is interpolated log–log between measured points. Beyond the largest measured n it grows ∝ n
+ * (a scan over n keys is memory-bound; the H200 reference grows ×3.2 from 2^22 to 2^24 keys), and below the
+ * smallest it stays flat (launch/overhead floor). Both choices can only overstate classical time at
+ * unmeasured n, so a break-even n computed here is optimistic for the QPU.
+ */
+import { fitLine } from '../fits.ts';
+
+export interface XY {
+  readonly n: number;
+  readonly y: number;
+}
+
+/** Classical time (any unit) at any n from measured points (see header): a function of n. */
+export function scanTime(points: readonly XY[]): (n: number) => number {
+  const pts = [...points].filter((p) => p.n > 0 && p.y > 0).sort((a, b) => a.n - b.n);
+  if (!pts.length) return () => NaN;
+  const first = pts[0]!, last = pts[pts.length - 1]!;
+  return (n) => {
+    if (n <= first.n) return first.y;
+    if (n >= last.n) return (last.y * n) / last.n;
+    let i = 1;
+    while (pts[i]!.n < n) i++;
+    const a = pts[i - 1]!, b = pts[i]!;
+    const t = Math.log(n / a.n) / Math.log(b.n / a.n);
+    return Math.exp(Math.log(a.y) + t * Math.log(b.y / a.y));
+  };
+}
+
+export interface QpuPoint {
+  readonly n: number;
+  /** Modeled QPU seconds per query. */
+  readonly seconds: number;
+  /** Oracle calls per query. */
+  readonly calls: number;
+}
+
+export interface QpuModel {
+  /** Fitted exponent α of calls(n) = C·n^α. */
+  readonly alpha: number;
+  callsAt(n: number): number;
+  /** Modeled seconds per oracle call (diffusion and readout amortized in). */
+  perCallAt(n: number): number;
+  /** calls × perCall: modeled seconds per query. */
+  timeAt(n: number): number;
+}
+
+/** Two-point or least-squares line y = a + b·x. */
+function line(xs: readonly number[], ys: readonly number[]): { a: number; b: number } {
+  const fit = fitLine(xs, ys);
+  if (fit) return { a: fit.intercept, b: fit.slope };
+  const b = (ys[1]! - ys[0]!) / (xs[1]! - xs[0]!);
+  return { a: ys[0]! - b * xs[0]!, b };
+}
+
+/** The model of one hardware profile, or null with fewer than two distinct n (nothing to fit a slope to). */
+export function fitQpuModel(points: readonly QpuPoint[]): QpuModel | null {
+  const pts = points.filter((p) => p.n > 1 && p.seconds > 0 && p.calls > 0);
+  if (new Set(pts.map((p) => p.n)).size < 2) return null;
+  const lx = pts.map((p) => Math.log(p.n));
+  const calls = line(lx, pts.map((p) => Math.log(p.calls)));
+  const x2 = pts.map((p) => Math.log2(p.n));
+  const per = pts.map((p) => p.seconds / p.calls);
+  let pc = line(x2, per);
+  // A per-call cost that shrank with n would be fit noise (the depth model only grows): hold it constant.
+  if (!(pc.b >= 0)) pc = { a: per.reduce((s, y) => s + y, 0) / per.length, b: 0 };
+  const callsAt = (n: number): number => Math.exp(calls.a + calls.b * Math.log(n));
+  const perCallAt = (n: number): number => Math.max(pc.a + pc.b * Math.log2(n), Math.min(...per));
+  return { alpha: calls.b, callsAt, perCallAt, timeAt: (n) => callsAt(n) * perCallAt(n) };
+}
+
+/** Largest log₂ n searched for a break-even (2^128 keys: far beyond any memory, so "never" in practice). */
+export const MAX_LOG2_N = 128;
+
+/**
+ * Smallest n ≥ from with qpu(n) ≤ classical(n): a scan in steps of ¼ in log₂ n, then bisection. `from` itself
+ * when the QPU is already cheaper there; null when it never is up to 2^MAX_LOG2_N.
+ */
+export function breakEvenN(qpu: (n: number) => number, classical: (n: number) => number, from: number): number | null {
+  const gap = (l: number): number => qpu(2 ** l) - classical(2 ** l);
+  let lo = Math.log2(from);
+  if (!(gap(lo) > 0)) return Number.isNaN(gap(lo)) ? null : from;
+  for (let l = lo + 0.25; l <= MAX_LOG2_N; l += 0.25) {
+    if (gap(l) <= 0) {
+      let hi = l;
+      for (let i = 0; i < 50; i++) {
+        const mid = (lo + hi) / 2;
+        if (gap(mid) <= 0) hi = mid;
+        else lo = mid;
+      }
+      return 2 ** hi;
+    }
+    lo = l;
+  }
+  return null;
+}
+
+/** Seconds an oracle call may take for calls(n) of them to match `classicalSeconds` at n. */
+export function requiredPerCall(model: QpuModel, classical: (n: number) => number, n: number): number {
+  return classical(n) / model.callsAt(n);
+}
+
+/** Points every ½ in log₂ n over [lo, hi] (inclusive), for drawing extrapolated curves. */
+export function logGrid(lo: number, hi: number, step = 0.5): number[] {
+  const out: number[] = [];
+  const a = Math.log2(lo), b = Math.log2(hi);
+  for (let l = a; l < b; l += step) out.push(2 ** l);
+  out.push(hi);
+  return out;
+}

@@ -1,0 +1,123 @@
+/**
+ * Fidelity against cost at the largest n of each workload: a scatter of relative L2 error against (a) measured
+ * time per query and (b) work per query (score evaluations + oracle calls + samples), with the Pareto front —
+ * the points no other point beats on both axes — as a staircase. A method off the front is dominated: some
+ * other method is at least as cheap and at least as accurate on this input.
+ */
+import type { OkRecord, ResultsDoc } from '../results.ts';
+import { asSpec, floorForLog, methodsOf, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { REL_L2_FLOOR } from './fidelity-vs-n.ts';
+
+export interface ParetoRow {
+  readonly workload: string;
+  readonly method: string;
+  readonly family: string;
+  readonly n: number;
+  readonly relL2: number;
+  readonly relL2Plot: number;
+  readonly msPerQuery: number;
+  /** Score evaluations + oracle calls + samples per query; null when the method reports none (or 0) of them. */
+  readonly workPerQuery: number | null;
+  readonly frontTime: boolean;
+  readonly frontWork: boolean;
+}
+
+/** Indices of the points not dominated (x ≤ and y ≤, one strictly) by another point; ties both kept. */
+export function paretoFront(points: ReadonlyArray<{ readonly x: number; readonly y: number }>): Set<number> {
+  const order = points.map((_, i) => i).sort((a, b) => points[a]!.x - points[b]!.x || points[a]!.y - points[b]!.y);
+  const front = new Set<number>();
+  let bestY = Infinity, bestX = -Infinity;
+  for (const i of order) {
+    const p = points[i]!;
+    if (p.y < bestY || (p.y === bestY && p.x === bestX)) {
+      front.add(i);
+      bestY = p.y;
+      bestX = p.x;
+    }
+  }
+  return front;
+}
+
+function workPerQuery(r: OkRecord): number | null {
+  const parts = [r.cost.scoreEvaluations, r.cost.oracleQueries, r.cost.samples].filter((x): x is number => x !== null);
+  const total = parts.reduce((s, x) => s + x, 0);
+  return total > 0 ? total / r.m : null; // 0 reported work (e.g. an index probe) has no place on a log axis
+}
+
+/** The records at the largest n (with an ok record) of each workload. */
+export function largestNRecords(doc: ResultsDoc): OkRecord[] {
+  const ok = okRecords(doc);
+  return workloadsOf(doc).flatMap((w) => {
+    const mine = ok.filter((r) => r.workload === w);
+    const maxN = Math.max(...mine.map((r) => r.n));
+    return mine.filter((r) => r.n === maxN);
+  });
+}
+
+export function paretoRows(doc: ResultsDoc): ParetoRow[] {
+  return workloadsOf(doc).flatMap((w) => {
+    const recs = largestNRecords(doc).filter((r) => r.workload === w);
+    const base = recs.map((r) => ({
+      workload: w, method: r.method, family: r.family, n: r.n, relL2: r.fidelity.relL2,
+      relL2Plot: floorForLog(r.fidelity.relL2, REL_L2_FLOOR), msPerQuery: r.timing.medianMs / r.m, workPerQuery: workPerQuery(r),
+    }));
+    const byTime = paretoFront(base.map((b) => ({ x: b.msPerQuery, y: b.relL2 })));
+    const withWork = base.flatMap((b, i) => (b.workPerQuery === null ? [] : [{ i, x: b.workPerQuery, y: b.relL2 }]));
+    const byWork = new Set([...paretoFront(withWork)].map((j) => withWork[j]!.i));
+    return base.map((b, i) => ({ ...b, frontTime: byTime.has(i), frontWork: byWork.has(i) }));
+  });
+}
+
+function panel(doc: ResultsDoc, x: 'msPerQuery' | 'workPerQuery', front: 'frontTime' | 'frontWork', title: string): Record<string, unknown> {
+  const xEnc = { field: x, type: 'quantitative', title, scale: { type: 'log' }, axis: { format: '~g' } };
+  const yEnc = { field: 'relL2Plot', type: 'quantitative', title: 'relative L2 error', scale: { type: 'log' }, axis: { format: '.0e' } };
+  return {
+    transform: [{ filter: `isValid(datum.${x}) && datum.${x} > 0` }],
+    facet: { column: { field: 'workload', type: 'nominal', title: null, sort: workloadsOf(doc) } },
+    spec: {
+      width: 380, height: 260,
+      encoding: { x: xEnc, y: yEnc },
+      layer: [
+        {
+          transform: [{ filter: `datum.${front}` }],
+          mark: { type: 'line', interpolate: 'step-after', color: '#888', strokeDash: [4, 3], strokeWidth: 1.5 },
+          encoding: { order: { field: x, type: 'quantitative' } },
+        },
+        {
+          mark: { type: 'point', size: 110, filled: true, opacity: 0.9 },
+          encoding: {
+            color: { field: 'method', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: { orient: 'bottom', columns: 4 } },
+            shape: { field: 'family', type: 'nominal', title: 'family', legend: { orient: 'bottom' } },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export function fidelityVsCostSpec(doc: ResultsDoc): ChartSpec {
+  const rows = paretoRows(doc);
+  return asSpec({
+    title: {
+      text: 'Fidelity vs cost (Pareto front)',
+      subtitle: [`at the largest n of each workload; ${runShape(doc)}`,
+        'dashed staircase: the Pareto front (no other method is both cheaper and more accurate)'],
+    },
+    data: { values: rows },
+    vconcat: [
+      panel(doc, 'msPerQuery', 'frontTime', 'median time per query (ms; quantum = simulator time)'),
+      panel(doc, 'workPerQuery', 'frontWork', 'score evaluations + oracle calls + samples per query'),
+    ],
+    resolve: { scale: { color: 'shared', shape: 'shared' } },
+  });
+}
+
+export const fidelityVsCostChart: ChartDef = {
+  id: 'fidelity-vs-cost',
+  title: 'Fidelity vs cost (Pareto front)',
+  caption: 'Each point is one mechanism at the largest context length of a workload. Top: relative L2 error against ' +
+    'measured time per query (for quantum mechanisms this is classical simulator time — see the crossover chart for ' +
+    'modeled QPU time). Bottom: against hardware-independent work per query. The dashed staircase joins the Pareto ' +
+    'front; methods above it are dominated.',
+  build: fidelityVsCostSpec,
+};

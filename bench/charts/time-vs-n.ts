@@ -1,0 +1,67 @@
+/**
+ * Median wall time per cell against context length n, log–log, one line per mechanism, one panel per workload.
+ * On log–log axes a power law t ∝ n^b is a straight line of slope b; the legend carries the fitted b from
+ * results.json (bench/fits.ts), so the slope a reader sees is the number the run reports.
+ */
+import type { ResultsDoc } from '../results.ts';
+import { asSpec, findFit, formatExponent, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+
+export interface TimeRow {
+  readonly workload: string;
+  readonly method: string;
+  readonly label: string;
+  readonly n: number;
+  readonly medianMs: number;
+  readonly p99Ms: number;
+}
+
+/** "exact (t ∝ n^0.98)", with one exponent per workload when the run had several. */
+export function timeLabel(doc: ResultsDoc, method: string): string {
+  const workloads = workloadsOf(doc);
+  const parts = workloads.flatMap((w) => {
+    const f = findFit(doc.fits, method, w, 'time');
+    if (!f) return [];
+    return [workloads.length > 1 ? `${w} n^${formatExponent(f.exponent)}` : `t ∝ n^${formatExponent(f.exponent)}`];
+  });
+  return parts.length ? `${method} (${parts.join(', ')})` : `${method} (no fit)`;
+}
+
+export function timeRows(doc: ResultsDoc): TimeRow[] {
+  const labels = new Map(methodsOf(doc).map((m) => [m, timeLabel(doc, m)]));
+  return okRecords(doc).map((r) => ({
+    workload: r.workload, method: r.method, label: labels.get(r.method) ?? r.method,
+    n: r.n, medianMs: r.timing.medianMs, p99Ms: r.timing.p99Ms,
+  }));
+}
+
+export function timeVsNSpec(doc: ResultsDoc): ChartSpec {
+  const rows = timeRows(doc);
+  const labels = methodsOf(doc).map((m) => timeLabel(doc, m)).filter((l) => rows.some((r) => r.label === l));
+  return asSpec({
+    title: {
+      text: 'Time vs context length',
+      subtitle: [`median wall time of one call (all queries), log–log; ${runShape(doc)}`,
+        'legend: fitted exponent b of time ∝ n^b (least squares in log–log, see the fits table)'],
+    },
+    data: { values: rows },
+    facet: { column: { field: 'workload', type: 'nominal', title: null, sort: workloadsOf(doc) } },
+    spec: {
+      width: 380, height: 280,
+      mark: { type: 'line', point: { size: 50 } },
+      encoding: {
+        x: nEncoding(rows.map((r) => r.n)),
+        y: { field: 'medianMs', type: 'quantitative', title: 'median time (ms)', scale: { type: 'log' }, axis: { format: '~g' } },
+        color: { field: 'label', type: 'nominal', title: 'method (fitted exponent)', sort: labels, legend: { orient: 'bottom', columns: 2 } },
+      },
+    },
+  });
+}
+
+export const timeVsNChart: ChartDef = {
+  id: 'time-vs-n',
+  title: 'Time vs context length',
+  caption: 'Median wall time of one mechanism call (all queries of the cell) against n on log–log axes; a straight ' +
+    'line of slope b means time ∝ n^b. The legend gives the exponent fitted to the run (n ≥ the fit minimum when three ' +
+    'lengths reach it). Quantum mechanisms are simulated here: their wall time is simulator time, not QPU time.',
+  build: timeVsNSpec,
+};

@@ -1,0 +1,124 @@
+/**
+ * From `qattn bench` flags to a run plan: which mechanisms (with resolved options), which workloads (with
+ * resolved parameters and lengths), mode, shapes, seed, timing plan. Every mistake is a QattnError (exit 2)
+ * raised here, before anything runs.
+ */
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import { QattnError, listChoices } from '../core/errors.ts';
+import { resolveOptions } from '../attention/options.ts';
+import { allMechanisms, getMechanism, isMechanismName, mechanismNames } from '../attention/registry.ts';
+import { DEFAULT_FIT_MIN_N } from './fits.ts';
+import { parseLengths, powersOfTwo } from './lengths.ts';
+import { DEFAULT_REFERENCE_POLICY } from './reference.ts';
+import type { BenchConfigRecord } from './results.ts';
+import type { BenchPlan, WorkloadPlan } from './runner.ts';
+import { DEFAULT_PLAN, QUICK_PLAN } from './timing.ts';
+import { getWorkload, isWorkloadName, resolveWorkloadParams, workloadNames, type WorkloadContext } from './workloads/index.ts';
+import { BENCH_MODES, type BenchMode } from './workloads/types.ts';
+
+export const MAX_N: Record<BenchMode, number> = { decode: 2 ** 24, prefill: 2 ** 16 };
+export const DEFAULT_WORKLOADS = ['gaussian', 'needle'];
+
+/** Flag values as parsed by cli/bench.ts (strings, as typed). */
+export interface BenchFlags {
+  readonly methods?: readonly string[] | undefined;
+  readonly workloads?: readonly string[] | undefined;
+  readonly mode?: string | undefined;
+  readonly lengths?: readonly string[] | undefined;
+  readonly queries?: number | undefined;
+  readonly dim?: number | undefined;
+  readonly seed?: number | undefined;
+  readonly opt?: readonly string[] | undefined;
+  readonly causal?: boolean | undefined;
+  readonly quick?: boolean | undefined;
+  readonly fitMin?: number | undefined;
+  readonly q?: string | undefined;
+  readonly k?: string | undefined;
+  readonly v?: string | undefined;
+  readonly npy?: string | undefined;
+}
+
+export interface BenchConfig {
+  readonly plan: BenchPlan;
+  readonly record: BenchConfigRecord;
+  readonly fitMinN: number;
+}
+
+const list = (raw: readonly string[] | undefined): string[] | null =>
+  raw === undefined ? null : raw.flatMap((r) => r.split(/[\s,]+/)).filter((x) => x !== '');
+
+function defaultLengths(mode: BenchMode, quick: boolean): number[] {
+  if (quick) return mode === 'decode' ? powersOfTwo(2 ** 7, 2 ** 9) : powersOfTwo(2 ** 6, 2 ** 8);
+  return mode === 'decode' ? powersOfTwo(2 ** 8, 2 ** 16) : powersOfTwo(2 ** 8, 2 ** 12);
+}
+
+function npyPaths(f: BenchFlags): WorkloadContext['npy'] {
+  const given = [f.q, f.k, f.v].filter((x) => x !== undefined).length;
+  if (f.npy !== undefined && given) throw new QattnError('give either --npy DIR or --q/--k/--v files, not both');
+  if (f.npy !== undefined) return { q: join(f.npy, 'q.npy'), k: join(f.npy, 'k.npy'), v: join(f.npy, 'v.npy') };
+  if (given === 0) return undefined;
+  if (given !== 3) throw new QattnError('the npy workload needs all three of --q, --k and --v');
+  return { q: f.q!, k: f.k!, v: f.v! };
+}
+
+/** `--opt name.key=value` split by target: mechanism options and workload parameters. */
+function splitOpts(raw: readonly string[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const p of raw) {
+    const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(p);
+    if (!m) throw new QattnError(`--opt expects method.key=value (or workload.key=value), got '${p}'`);
+    const [, target, key, value] = m as unknown as [string, string, string, string];
+    if (!isMechanismName(target) && !isWorkloadName(target)) {
+      throw new QattnError(`--opt '${p}': unknown method or workload '${target}' (methods: ${listChoices(mechanismNames)}; workloads: ${listChoices(workloadNames)})`);
+    }
+    out.set(target, { ...(out.get(target) ?? {}), [key]: value });
+  }
+  return out;
+}
+
+function workloadPlans(names: readonly string[], opts: Map<string, Record<string, string>>, f: BenchFlags, mode: BenchMode, lengths: number[] | null): WorkloadPlan[] {
+  const ctx: WorkloadContext = { npy: npyPaths(f) };
+  if (ctx.npy && !names.includes('npy')) throw new QattnError('--q/--k/--v (or --npy) were given but --workloads does not include npy');
+  return names.map((name) => {
+    const workload = getWorkload(name, ctx);
+    const params = resolveWorkloadParams(workload, opts.get(name));
+    let ls = lengths ?? defaultLengths(mode, f.quick === true);
+    if (workload.maxN !== null && lengths === null) ls = [...ls.filter((n) => n < workload.maxN!), workload.maxN];
+    return { workload, params, lengths: ls };
+  });
+}
+
+export function buildConfig(f: BenchFlags): BenchConfig {
+  const mode = (f.mode ?? 'decode') as BenchMode;
+  if (!BENCH_MODES.includes(mode)) throw new QattnError(`--mode must be decode or prefill, got '${f.mode}'`);
+  const opts = splitOpts(f.opt ?? []);
+  const methodNames = list(f.methods) ?? allMechanisms().map((m) => m.name);
+  if (!methodNames.length) throw new QattnError('--methods needs at least one method');
+  const methods = [...new Set(methodNames)].map((name) => {
+    const mech = getMechanism(name);
+    return { mech, options: resolveOptions(mech, opts.get(name)) };
+  });
+  const npyGiven = f.npy !== undefined || f.q !== undefined || f.k !== undefined || f.v !== undefined;
+  const workloadList = [...new Set(list(f.workloads) ?? (npyGiven ? ['npy'] : DEFAULT_WORKLOADS))];
+  if (!workloadList.length) throw new QattnError('--workloads needs at least one workload');
+  for (const target of opts.keys()) {
+    if (!methodNames.includes(target) && !workloadList.includes(target)) throw new QattnError(`--opt for ${target}, which is not among the --methods or --workloads of this run`);
+  }
+  const lengths = f.lengths === undefined ? null : parseLengths(f.lengths, MAX_N[mode], mode);
+  const workloads = workloadPlans(workloadList, opts, f, mode, lengths);
+  const timing = f.quick ? QUICK_PLAN : DEFAULT_PLAN;
+  const plan: BenchPlan = {
+    methods, workloads, mode, m: f.queries ?? 16, d: f.dim ?? 64, causal: f.causal === true, seed: f.seed ?? 0,
+    timing, referencePolicy: DEFAULT_REFERENCE_POLICY, maxInputBytes: totalmem() / 4,
+  };
+  const fitMinN = f.fitMin ?? DEFAULT_FIT_MIN_N;
+  const npy = workloadList.includes('npy') ? npyPaths(f) ?? null : null;
+  const record: BenchConfigRecord = {
+    methods: methods.map((m) => m.mech.name), workloads: workloadList, mode,
+    lengths: [...new Set(workloads.flatMap((w) => w.lengths))].sort((a, b) => a - b),
+    queries: plan.m, dim: plan.d, causal: plan.causal, quick: f.quick === true, fitMinN,
+    timing, referencePolicy: plan.referencePolicy, npy: npy ? { q: npy.q, k: npy.k, v: npy.v } : null,
+  };
+  return { plan, record, fitMinN };
+}

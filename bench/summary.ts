@@ -1,0 +1,94 @@
+/**
+ * The end-of-run summary printed by `qattn bench`: per (workload, mode), tables of method × n for median
+ * time, first-call time, relative L2 error, mass recall and oracle calls; then cells that did not run, the
+ * scaling fits, and the theory check.
+ */
+import { formatCount, formatMs, formatN, formatSci, table } from './format.ts';
+import type { BenchRecord, FitEntry, OkRecord } from './results.ts';
+import { theoryChecks, THEORY_TOLERANCE, type TheoryCheck } from './theory.ts';
+
+interface Metric {
+  readonly title: string;
+  readonly value: (r: OkRecord) => number | null;
+  readonly format: (x: number) => string;
+}
+
+const METRICS: readonly Metric[] = [
+  { title: 'median time', value: (r) => r.timing.medianMs, format: formatMs },
+  // The cold first call: one-time work cached per input (an ANN index, an ORT session) shows up only here.
+  { title: 'first call (warm-up, incl. one-time setup)', value: (r) => r.timing.warmupMs, format: formatMs },
+  { title: 'relL2 vs exact', value: (r) => r.fidelity.relL2, format: formatSci },
+  { title: 'mass recall', value: (r) => r.fidelity.massRecall, format: (x) => x.toFixed(3) },
+  { title: 'oracle calls', value: (r) => r.cost.oracleQueries, format: formatCount },
+];
+
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of xs) out.set(key(x), [...(out.get(key(x)) ?? []), x]);
+  return out;
+}
+
+/** One method × n table of a metric, or null when no method has it. */
+function metricTable(records: readonly BenchRecord[], metric: Metric): string | null {
+  const ns = [...new Set(records.map((r) => r.n))].sort((a, b) => a - b);
+  const methods = [...new Set(records.map((r) => r.method))];
+  let any = false;
+  const rows = methods.map((method) => [
+    method,
+    ...ns.map((n) => {
+      const r = records.find((x) => x.method === method && x.n === n);
+      if (!r) return '';
+      if (r.status !== 'ok') return r.status;
+      const v = metric.value(r);
+      if (v === null) return '–';
+      any = true;
+      return metric.format(v);
+    }),
+  ]);
+  return any ? `${metric.title}:\n${table(['method', ...ns.map(formatN)], rows)}` : null;
+}
+
+function failures(records: readonly BenchRecord[]): string | null {
+  const bad = records.filter((r) => r.status !== 'ok');
+  if (!bad.length) return null;
+  const byReason = groupBy(bad, (r) => `${r.method}: ${r.status} — ${r.reason}`);
+  const lines = [...byReason].map(([reason, rs]) => `  ${reason} (n=${rs.map((r) => formatN(r.n)).join(', ')})`);
+  return `cells that did not run (${bad.length}):\n${lines.join('\n')}`;
+}
+
+function fitsTable(fits: readonly FitEntry[]): string {
+  const rows = fits.map((f) => [
+    f.method, `${f.workload} ${f.mode}`, f.metric, f.exponent.toFixed(3),
+    `[${f.ci95[0].toFixed(3)}, ${f.ci95[1].toFixed(3)}]`, `${formatN(f.nMin)}…${formatN(f.nMax)} (${f.points})`,
+  ]);
+  return `scaling fits, metric ∝ n^exponent:\n${table(['method', 'workload', 'metric', 'exponent', '95% CI', 'n range (points)'], rows, [1, 2])}`;
+}
+
+export function formatTheory(checks: readonly TheoryCheck[]): string {
+  const rows = checks.map((c) => [
+    `${c.expectation.method} ${c.expectation.metric}`,
+    c.fit ? c.fit.exponent.toFixed(3) : '–',
+    c.fit ? `[${c.fit.ci95[0].toFixed(3)}, ${c.fit.ci95[1].toFixed(3)}]` : '–',
+    c.expectation.expected.toFixed(1),
+    c.status === 'n/a' ? `n/a: ${c.note}` : c.status.toUpperCase(),
+  ]);
+  const head = `theory check (gaussian decode, |exponent − expected| ≤ ${THEORY_TOLERANCE}):`;
+  return `${head}\n${table(['metric', 'fitted', '95% CI', 'expected', 'result'], rows, [4])}`;
+}
+
+export function formatSummary(records: readonly BenchRecord[], fits: readonly FitEntry[]): string {
+  const parts: string[] = [];
+  for (const [key, rs] of groupBy(records, (r) => `${r.workload} ${r.mode}${r.causal ? ' causal' : ''}`)) {
+    const first = rs[0]!;
+    parts.push(`== ${key} (m=${first.mode === 'prefill' ? 'n' : first.m}, d=${first.d}) ==`);
+    for (const m of METRICS) {
+      const t = metricTable(rs, m);
+      if (t) parts.push(t);
+    }
+  }
+  const f = failures(records);
+  if (f) parts.push(f);
+  if (fits.length) parts.push(fitsTable(fits));
+  parts.push(formatTheory(theoryChecks(fits)));
+  return parts.join('\n\n');
+}

@@ -1,0 +1,107 @@
+/**
+ * `qattn bench`: the scaling benchmark — every mechanism across context lengths, scored for speed and
+ * fidelity, written to results.json / results.csv (with a crash-safe journal for --resume), then summarized.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { QattnError } from '../core/errors.ts';
+import { buildConfig, DEFAULT_WORKLOADS, MAX_N } from '../bench/config.ts';
+import { cellKey, Journal } from '../bench/journal.ts';
+import { finishMeta, startMeta } from '../bench/meta.ts';
+import { buildDoc, ensureDir, latestRun, outputPaths, timestampDir, writeResults, type OutputPaths } from '../bench/output.ts';
+import { progressReporter } from '../bench/progress.ts';
+import type { BenchRecord } from '../bench/results.ts';
+import { planGroups, runBench } from '../bench/runner.ts';
+import { formatSummary } from '../bench/summary.ts';
+import { HELP_FLAG, intFlag, parseFlags, processIo, type CliIo } from './args.ts';
+
+export const BENCH_USAGE = `usage: qattn bench [flags]
+
+Runs every registered mechanism across context lengths and scores speed and fidelity against exact attention.
+
+  --methods a,b,…     mechanisms to run (default: all registered; see \`qattn list\`)
+  --workloads a,b,…   gaussian, needle, zipf, clustered, npy (default: ${DEFAULT_WORKLOADS.join(', ')})
+  --mode M            decode (m queries against n keys; default) or prefill (n × n)
+  --lengths L         n values: 4096, 2^12, ranges 2^8..2^16 (powers of two), comma-separated
+                        (default decode 2^8..2^16, prefill 2^8..2^12; max decode 2^${Math.log2(MAX_N.decode)}, prefill 2^${Math.log2(MAX_N.prefill)})
+  --queries m         decode queries per cell (default 16)
+  --dim d             head dimension (default 64)
+  --causal            bottom-right aligned causal mask
+  --seed S            seed of workloads and randomized mechanisms (default 0)
+  --opt x.key=value   option of method x (see \`qattn list\`) or parameter of workload x
+                        (needle.needles, needle.mass, zipf.alpha, zipf.jitter, clustered.clusters,
+                        clustered.noise, npy.head); repeatable
+  --q/--k/--v FILE    .npy inputs for the npy workload, or --npy DIR holding q.npy, k.npy, v.npy
+  --fit-min N         smallest n in the scaling fits when ≥ 3 lengths reach it (default 4096)
+  --out DIR           output directory (default results/<timestamp>/)
+  --resume            continue an interrupted run in --out (default: the newest run under results/)
+  --quick             every mechanism at a few small n with short timing: a smoke test in seconds
+  --json              print results.json on stdout instead of the summary
+  --no-charts         do not render charts after the run`;
+
+const FLAGS = {
+  methods: { type: 'string', multiple: true }, workloads: { type: 'string', multiple: true },
+  mode: { type: 'string' }, lengths: { type: 'string', multiple: true },
+  queries: { type: 'string' }, dim: { type: 'string' }, seed: { type: 'string' }, causal: { type: 'boolean' },
+  opt: { type: 'string', multiple: true }, q: { type: 'string' }, k: { type: 'string' }, v: { type: 'string' },
+  npy: { type: 'string' }, 'fit-min': { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+  quick: { type: 'boolean' }, json: { type: 'boolean' }, 'no-charts': { type: 'boolean' }, ...HELP_FLAG,
+} as const;
+
+type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
+
+function outDir(flags: Flags): string {
+  if (flags.out !== undefined) return flags.out;
+  if (!flags.resume) return timestampDir(resolve('results'));
+  const last = latestRun(resolve('results'));
+  if (!last) throw new QattnError('--resume: no interrupted run under results/ (pass --out DIR)');
+  return last;
+}
+
+/**
+ * Charts hook — the single call site for chart rendering (bench/render.ts: Vega-Lite charts + index.html).
+ * Imported lazily: vega and sharp are heavy, and `--no-charts` or a failing import must not cost a run.
+ */
+async function renderCharts(paths: OutputPaths): Promise<void> {
+  const { renderAll } = await import('../bench/render.ts');
+  await renderAll(paths.json, paths.dir);
+}
+
+export async function benchCommand(argv: string[], io: CliIo = processIo): Promise<number> {
+  const flags = parseFlags('bench', argv, FLAGS);
+  if (flags.help) {
+    io.out(BENCH_USAGE);
+    return 0;
+  }
+  const config = buildConfig({
+    ...flags, fitMin: intFlag('fit-min', flags['fit-min'], 1, MAX_N.decode),
+    queries: intFlag('queries', flags.queries, 1, 65536), dim: intFlag('dim', flags.dim, 1, 4096),
+    seed: intFlag('seed', flags.seed, 0, 2 ** 32 - 1),
+  });
+  const paths = outputPaths(outDir(flags));
+  if (!flags.resume && existsSync(paths.json)) throw new QattnError(`${paths.dir} already holds results: choose another --out (or --resume)`);
+  ensureDir(paths.dir);
+  const journal = new Journal(paths.journal, flags.resume === true);
+  try {
+    const t0 = performance.now();
+    const keys = planGroups(config.plan).flatMap((g) => g.cells.map((c) => cellKey(c.identity)));
+    const meta = startMeta(argv, config.plan.seed, config.record, keys.filter((k) => journal.get(k)).length);
+    const soFar = (): BenchRecord[] => keys.flatMap((k) => journal.get(k) ?? []);
+    const sink = { get: (k: string) => journal.get(k), add: (r: BenchRecord) => {
+      journal.append(r);
+      writeResults(paths, buildDoc(meta, soFar(), config.fitMinN), false);
+    } };
+    const progress = progressReporter(process.stderr, flags.json === true && !process.stderr.isTTY);
+    const records = await runBench(config.plan, sink, progress);
+    progress.end();
+    const doc = buildDoc(finishMeta(meta, t0), records, config.fitMinN);
+    writeResults(paths, doc, true);
+    if (flags.json) io.out(JSON.stringify(doc, null, 1));
+    else io.out(`${formatSummary(records, doc.fits)}\n\nresults: ${paths.json} (${records.length} cells, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    // After the results are safely written and reported, so a chart failure never costs a run.
+    if (!flags['no-charts']) await renderCharts(paths);
+    return 0;
+  } finally {
+    journal.close();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * `qattn report --in RESULTS.json [--out DIR] [--open]`: every chart plus `index.html` — a self-contained
+ * report that opens from disk with no network (bench/report.ts). `--open` hands it to xdg-open (the
+ * freedesktop opener); where that is missing or fails, the path is printed for the user to open.
+ */
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { renderAll } from '../bench/render.ts';
+import { HELP_FLAG, parseFlags, requireFlag, type CliIo } from './args.ts';
+import { outputDir, reportWarnings } from './chart.ts';
+
+export const REPORT_USAGE = `usage: qattn report --in RESULTS.json [--out DIR] [--open]
+
+Writes the charts of a \`qattn bench\` results file and index.html beside them: summary table, crossover
+verdict, every chart, scaling fits and run metadata. It needs no network (no scripts; charts inlined as SVG).
+
+  --in FILE    results.json written by qattn bench
+  --out DIR    output directory (default: the directory of --in; created if missing)
+  --open       open index.html with xdg-open (prints the path when that is not available)`;
+
+const FLAGS = { in: { type: 'string' }, out: { type: 'string' }, open: { type: 'boolean' }, ...HELP_FLAG } as const;
+
+/** Starts `xdg-open path` detached; resolves false when it cannot be started (not installed, not executable). */
+export function tryOpen(path: string, opener = 'xdg-open'): Promise<boolean> {
+  return new Promise((resolveOpen) => {
+    let child;
+    try {
+      child = spawn(opener, [path], { detached: true, stdio: 'ignore' });
+    } catch {
+      resolveOpen(false);
+      return;
+    }
+    child.once('error', () => resolveOpen(false));
+    child.once('spawn', () => {
+      child.unref();
+      resolveOpen(true);
+    });
+  });
+}
+
+export async function reportCommand(argv: string[], io: CliIo): Promise<number> {
+  const flags = parseFlags('report', argv, FLAGS);
+  if (flags.help) {
+    io.out(REPORT_USAGE);
+    return 0;
+  }
+  const input = requireFlag('report', 'in', flags.in);
+  const result = await renderAll(input, outputDir(input, flags.out));
+  reportWarnings(result.charts, io);
+  const report = result.report;
+  io.out(`report: ${report} (${result.charts.length} charts)`);
+  if (flags.open && !(await tryOpen(report))) {
+    io.err(`qattn: cannot run xdg-open; open ${pathToFileURL(report).href} in a browser`);
+  }
+  return 0;
+}

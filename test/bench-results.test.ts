@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mechanismNames } from '../attention/registry.ts';
+import { buildConfig } from '../bench/config.ts';
+import { cellKey } from '../bench/journal.ts';
+import { validateResults, type BenchRecord, type ResultsDoc } from '../bench/results.ts';
+import { runBench } from '../bench/runner.ts';
+import type { CliIo } from '../cli/args.ts';
+import { benchCommand } from '../cli/bench.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'qattn-bench-results-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function quickRun(out: string): Promise<{ code: number; stdout: string[] }> {
+  const stdout: string[] = [];
+  const io: CliIo = { out: (t) => void stdout.push(t), err: () => undefined };
+  const code = await benchCommand(['--quick', '--out', out, '--json', '--no-charts'], io);
+  return { code, stdout };
+}
+
+const clone = (doc: ResultsDoc): Record<string, unknown> => JSON.parse(JSON.stringify(doc)) as Record<string, unknown>;
+
+test('a --quick run covers every mechanism, and results.json / .csv / .jsonl agree and validate', async () => {
+  const out = join(dir, 'quick');
+  const { code, stdout } = await quickRun(out);
+  assert.equal(code, 0);
+  const doc = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ResultsDoc;
+  assert.deepEqual(validateResults(doc), []);
+  assert.deepEqual(JSON.parse(stdout.join('\n')), doc, '--json prints the same document');
+  assert.deepEqual([...new Set(doc.records.map((r) => r.method))].sort(), [...mechanismNames].sort());
+  const cfg = doc.meta.config;
+  assert.equal(doc.records.length, cfg.methods.length * cfg.workloads.length * cfg.lengths.length);
+  assert.ok(doc.records.every((r) => r.status !== 'ok' || r.fidelity.reference === 'float64'));
+  assert.ok(doc.fits.length > 0, 'quick runs fit over all their lengths');
+  const csvRows = readFileSync(join(out, 'results.csv'), 'utf8').trimEnd().split('\r\n');
+  assert.equal(csvRows.length, doc.records.length + 1);
+  const journal = readFileSync(join(out, 'results.jsonl'), 'utf8').trimEnd().split('\n');
+  assert.deepEqual(new Set(journal.map((l) => cellKey(JSON.parse(l) as BenchRecord))), new Set(doc.records.map(cellKey)));
+  assert.ok(doc.meta.gitCommit === null || /^[0-9a-f]{40}$/.test(doc.meta.gitCommit));
+  assert.ok(doc.meta.peakRssBytes! > 0 && doc.meta.cores >= 1);
+  assert.deepEqual(doc.meta.argv, ['--quick', '--out', out, '--json', '--no-charts']);
+
+  // The schema is a real contract: it rejects what the types forbid.
+  const broken: Array<[string, (d: any) => void]> = [
+    ['ok record without timing', (d) => { d.records.find((r: BenchRecord) => r.status === 'ok').timing = null; }],
+    ['unknown record field', (d) => { d.records[0].extraField = 1; }],
+    ['error without reason', (d) => { Object.assign(d.records[0], { status: 'error', reason: null, timing: null, cost: null, fidelity: null, modeledQpuSeconds: null, path: null }); }],
+    ['bad status', (d) => { d.records[0].status = 'done'; }],
+    ['meta without createdAt', (d) => { delete d.meta.createdAt; }],
+    ['bad date', (d) => { d.meta.createdAt = 'yesterday'; }],
+    ['ci95 of three numbers', (d) => { d.fits[0].ci95 = [0, 1, 2]; }],
+    ['wrong schemaVersion', (d) => { d.schemaVersion = 2; }],
+  ];
+  for (const [what, mutate] of broken) {
+    const d = clone(doc);
+    mutate(d);
+    assert.ok(validateResults(d).length > 0, what);
+  }
+});
+
+test('the same seed gives identical fidelity and cost fields; another seed changes the data', async () => {
+  const run = async (seed: number): Promise<BenchRecord[]> => {
+    const { plan } = buildConfig({ quick: true, lengths: ['2^7', '2^8'], workloads: ['gaussian', 'needle'], seed });
+    const store = new Map<string, BenchRecord>();
+    return runBench(plan, { get: (k) => store.get(k), add: (r) => void store.set(cellKey(r), r) });
+  };
+  const strip = (rs: BenchRecord[]) => rs.map((r) => ({ key: cellKey(r), status: r.status, reason: r.reason, fidelity: r.fidelity, cost: r.cost, qpu: r.modeledQpuSeconds }));
+  const a = await run(11), b = await run(11), c = await run(12);
+  assert.ok(a.some((r) => r.status === 'ok'));
+  assert.deepEqual(strip(a), strip(b));
+  const exactRelL2 = (rs: BenchRecord[]) => rs.filter((r) => r.method === 'exact').map((r) => r.fidelity?.relL2);
+  assert.notDeepEqual(exactRelL2(a), exactRelL2(c));
+});

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { QattnError } from '../core/errors.ts';
+import { createRng, normalArray } from '../core/rng.ts';
+import {
+  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel,
+  profileNames, quantumTopK, searchSpace, thresholdOracle, withOverrides,
+} from '../oracles/index.ts';
+
+test('qubit count: ⌈log₂N⌉ index qubits plus data and ancilla; QRAM routers O(N) reported separately', () => {
+  const flag = markedOracle(1000, [1]).cost;
+  assert.equal(flag.indexQubits, 10);
+  assert.equal(flag.searchSize, 1024);
+  assert.equal(flag.qubits, flag.indexQubits + flag.dataQubits + flag.ancillaQubits);
+  assert.equal(flag.qramRouterQubits, 2 * 1023);
+  const key = oracleCostModel({ indexQubits: 16, payload: { kind: 'key', dim: 64, bits: 16 }, excludeCount: 32 });
+  assert.equal(key.dataQubits, 64 * 16);
+  assert.ok(key.arithmetic.twoQubitGates > 0 && key.comparator.twoQubitGates > flag.comparator.twoQubitGates);
+  assert.throws(() => oracleCostModel({ indexQubits: 4, payload: { kind: 'key', dim: 0, bits: 16 } }), QattnError);
+});
+
+test('QRAM: depth grows as log N, active gate operations as N (Giovannetti et al.; Jaques & Rattew)', () => {
+  const m = (n: number) => oracleCostModel({ indexQubits: n, payload: { kind: 'score', bits: 16 } });
+  const a = m(10);
+  const b = m(20);
+  assert.ok(b.qram.depth / a.qram.depth < 3, 'depth: O(log N)');
+  assert.ok(b.qram.twoQubitGates / a.qram.twoQubitGates > 1000, 'gate operations: O(N)');
+});
+
+test('modelQpuSeconds: every profile, QRAM loading its own term, terms sum to the total', () => {
+  const scores = normalArray(createRng(1), 4096);
+  const payload = { kind: 'key', dim: 64, bits: 16 } as const;
+  const res = quantumTopK(scores, 8, { backend: createBackend('analytic'), rng: createRng(1), payload });
+  const model = oracleCostModel({ indexQubits: searchSpace(4096).qubits, payload, excludeCount: 8 });
+  const qpu = modelQpuSeconds(res.cost, model, undefined, { selections: 8 });
+  assert.deepEqual(Object.keys(qpu).sort(), [...profileNames].sort());
+  for (const b of Object.values(qpu)) {
+    assert.ok(b.qramLoading > 0 && b.oracleArithmetic > 0 && b.diffusion > 0 && b.measurement > 0);
+    assert.ok(Math.abs(b.total - (b.qramLoading + b.oracleArithmetic + b.diffusion + b.measurement)) <= 1e-12 * b.total);
+    assert.ok(b.noisePerOracleCall >= 0 && b.noisePerOracleCall <= 1);
+    assert.ok(b.parallelClassicalSeconds < b.total, 'the Jaques–Rattew comparison is visible');
+    assert.equal(b.qubitsNeeded, model.qubits + model.qramRouterQubits);
+  }
+  assert.ok(qpu['trapped-ion']!.total > qpu.superconducting!.total, 'slower gates → more QPU seconds');
+  const t = iterationCost(model);
+  assert.equal(t.depth, model.qram.depth + model.arithmetic.depth + model.comparator.depth + model.diffusion.depth);
+});
+
+test('profile noise p = 1 − (1 − ε)^gates grows with N and error rate; overrides validated', () => {
+  const small = markedOracle(4, [1]).cost;
+  const big = markedOracle(4096, [1]).cost;
+  const sc = hardwareProfiles.superconducting;
+  assert.ok(noisePerOracleCall(sc, small) < noisePerOracleCall(sc, big));
+  const better = withOverrides(sc, { twoQubitError: 1e-6 });
+  assert.ok(noisePerOracleCall(better, small) < noisePerOracleCall(sc, small));
+  assert.ok(noisePerOracleCall(withOverrides(sc, { twoQubitError: 0 }), big) === 0);
+  assert.throws(() => withOverrides(sc, { twoQubitError: 2 }), QattnError);
+  assert.throws(() => getProfile('dwave'), /unknown hardware profile 'dwave' \(valid: superconducting, trapped-ion, neutral-atom or fault-tolerant\)/);
+  const ft = withOverrides(getProfile('fault-tolerant'), { qubits: 1000 });
+  assert.equal(ft.qubits, 1000);
+});
+
+test('threshold oracle carries its cost model (payload, exclusions)', () => {
+  const o = thresholdOracle(new Float32Array(100), 0, { exclude: [1, 2], payload: { kind: 'score', bits: 8 } });
+  assert.equal(o.cost.indexQubits, 7);
+  assert.equal(o.cost.dataQubits, 8);
+  const plain = thresholdOracle(new Float32Array(100), 0, { payload: { kind: 'score', bits: 8 } });
+  assert.ok(o.cost.comparator.twoQubitGates > plain.cost.comparator.twoQubitGates);
+});
