@@ -110,6 +110,39 @@ export function floorForLog(x: number, floor: number): number {
   return Number.isFinite(x) && x > floor ? x : floor;
 }
 
+/** One panel per workload, in run order, wrapped two to a row (with `columns: 2`) so width stays readable. */
+export function workloadFacet(doc: ResultsDoc): Record<string, unknown> {
+  return { field: 'workload', type: 'nominal', title: null, sort: workloadsOf(doc) };
+}
+
+/**
+ * Packs parts into lines of at most `max` characters, joined by `sep`. Subtitles are wrapped by hand: Vega in
+ * Node has no canvas to measure text and estimates 0.8 em per character, so one long line makes the whole
+ * chart (and the README's scaled-down PNG) far wider than the text.
+ */
+export function wrapParts(parts: readonly string[], max = 88, sep = '; '): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const p of parts) {
+    if (line && line.length + sep.length + p.length > max) {
+      lines.push(`${line}${sep.trim()}`);
+      line = p;
+    } else line = line ? `${line}${sep}${p}` : p;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * A bottom legend with as many columns (1–4) as fit in ~860 px, estimating label width the way Vega does in
+ * Node (0.8 em per character): long labels get one column instead of widening the whole chart.
+ */
+export function bottomLegend(labels: readonly string[]): Record<string, unknown> {
+  const longest = Math.max(8, ...labels.map((l) => l.length));
+  const columns = Math.max(1, Math.min(4, Math.floor(860 / (longest * 0.8 * 12 + 40))));
+  return { orient: 'bottom', columns };
+}
+
 /** "decode, m = 16 queries, d = 64" — the run shape every subtitle states. */
 export function runShape(doc: ResultsDoc): string {
   const c = doc.meta.config;

@@ -6,7 +6,7 @@
  * matters, so a measured line parallel to a curve scales like it.
  */
 import type { CostFields, ResultsDoc } from '../results.ts';
-import { asSpec, distinct, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, bottomLegend, distinct, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 export type CostMetric = 'scoreEvaluations' | 'oracleQueries' | 'samples';
 
@@ -107,7 +107,7 @@ export function costVsNSpec(doc: ResultsDoc): ChartSpec {
           transform: [{ filter: "datum.kind === 'measured'" }],
           mark: { type: 'line', point: { size: 45 } },
           encoding: {
-            color: { field: 'series', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: { orient: 'bottom', columns: 4 } },
+            color: { field: 'series', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: bottomLegend(methodsOf(doc)) },
           },
         },
       ],

@@ -68,7 +68,7 @@ function cpuCompetitors(doc: ResultsDoc, workload: string | null): Competitor[] 
       .map((r) => ({ n: r.n, y: r.timing.medianMs / 1e3 / r.m }))
       .sort((a, b) => a.n - b.n);
     const task = method === 'exact' ? 'exact' as const : 'topk' as const;
-    return points.length ? [{ name: `CPU ${method} (measured here)`, source: 'measured' as const, task, points, time: scanTime(points) }] : [];
+    return points.length ? [{ name: `CPU ${method} (measured)`, source: 'measured' as const, task, points, time: scanTime(points) }] : [];
   });
 }
 

@@ -6,7 +6,7 @@
  * each profile models; a profile breaks even where its line drops below a "needed" line.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, nEncoding, runShape, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, bottomLegend, nEncoding, runShape, wrapParts, type ChartDef, type ChartSpec } from './common.ts';
 import { crossoverAnalysis, formatPow2, formatSeconds, REFERENCE_N, type CrossoverAnalysis } from './crossover-analysis.ts';
 import { logGrid, MAX_LOG2_N } from './crossover-model.ts';
 import { GPU_REFERENCE_SOURCE } from './gpu-reference.ts';
@@ -21,8 +21,8 @@ export interface CrossoverRow {
   readonly label: string | null;
 }
 
-export const qpuSeries = (profile: string): string => `QPU ${profile} (modeled)`;
-export const neededSeries = (competitor: string): string => `needed to match ${competitor}`;
+export const qpuSeries = (profile: string): string => `QPU ${profile}`;
+export const neededSeries = (competitor: string): string => `needed vs ${competitor}`;
 
 const PROFILE_COLORS: Readonly<Record<string, string>> = {
   superconducting: '#4c78a8', 'trapped-ion': '#b279a2', 'neutral-atom': '#72b7b2', 'fault-tolerant': '#54a24b',
@@ -88,7 +88,7 @@ export function seriesColors(rows: readonly CrossoverRow[]): { domain: string[];
   const domain = [...new Set(rows.map((r) => r.series))];
   let other = 0;
   const range = domain.map((s) => {
-    const profile = /^QPU (.*) \(modeled\)$/.exec(s)?.[1];
+    const profile = /^QPU (.*)$/.exec(s)?.[1];
     if (profile !== undefined) return PROFILE_COLORS[profile] ?? OTHER_PROFILE_COLORS[other++ % OTHER_PROFILE_COLORS.length]!;
     if (s.startsWith('needed')) return s.includes('H200') ? '#9e1b24' : '#333333';
     if (s.includes('H200')) return s.includes('top-') ? '#e45756' : '#f58518';
@@ -99,16 +99,18 @@ export function seriesColors(rows: readonly CrossoverRow[]): { domain: string[];
 
 export function crossoverSubtitle(doc: ResultsDoc, a: CrossoverAnalysis): string[] {
   if (!a.method) {
-    return [`no quantum records with modeled QPU time in this run (${runShape(doc)}): only the classical side is drawn;`,
-      'run e.g. qattn bench --methods grover-topk,topk-exact,exact', `GPU: ${GPU_REFERENCE_SOURCE}`];
+    return ['no quantum records with modeled QPU time in this run: only the classical side is drawn',
+      `(${runShape(doc)}); run e.g. qattn bench --methods grover-topk,topk-exact,exact`, `GPU: ${GPU_REFERENCE_SOURCE}`];
   }
-  const evens = a.profiles.map((p) => `${p.profile} ${p.breakEven[0] == null ? `none ≤ 2^${MAX_LOG2_N}` : `n ≈ ${formatPow2(p.breakEven[0])}`}`);
+  const evens = a.profiles.map((p) => `${p.profile} ${p.breakEven[0] == null ? `none ≤ 2^${MAX_LOG2_N}` : formatPow2(p.breakEven[0])}`);
   const per = a.profiles.flatMap((p) => (p.model ? [`${p.profile} ${formatSeconds(p.model.perCallAt(REFERENCE_N))}`] : []));
+  const need = a.requiredPerCallAtReference;
   return [
-    `${a.method} on ${a.workload}, ${runShape(doc)}; per query; dashed = interpolated/extrapolated`,
-    `break-even with ${a.competitors[0]?.name ?? 'the GPU'}: ${evens.join('; ')}`,
-    a.requiredPerCallAtReference === null ? 'fewer than two lengths: no extrapolation'
-      : `matching it at n = 2^20 needs ≤ ${formatSeconds(a.requiredPerCallAtReference)} per oracle call; modeled: ${per.join(', ')}`,
+    `${a.method} on ${a.workload}, ${runShape(doc)}; per query`,
+    'solid dots: measured/modeled/reference; dashed: interpolated and extrapolated',
+    ...wrapParts([`break-even n with ${a.competitors[0]?.name ?? 'the GPU'}: ${evens[0] ?? ''}`, ...evens.slice(1)]),
+    ...(need === null ? ['fewer than two lengths: no extrapolation']
+      : wrapParts([`to match it at n = 2^20 an oracle call must take ≤ ${formatSeconds(need)}; modeled: ${per[0] ?? ''}`, ...per.slice(1)], 88, ', ')),
     `GPU: ${GPU_REFERENCE_SOURCE}`,
   ];
 }
@@ -140,7 +142,7 @@ function panel(rows: readonly CrossoverRow[], name: CrossoverRow['panel'], title
   const mine = rows.filter((r) => r.panel === name);
   const has = (...kinds: string[]): boolean => mine.some((r) => kinds.includes(r.kind));
   const only = (...kinds: string[]): { filter: string } => ({ filter: `datum.panel === '${name}' && indexof(${JSON.stringify(kinds)}, datum.kind) >= 0` });
-  const color = { field: 'series', type: 'nominal', title: null, scale: seriesColors(rows), legend: { orient: 'bottom', columns: 2 } };
+  const color = { field: 'series', type: 'nominal', title: null, scale: seriesColors(rows), legend: bottomLegend(seriesColors(rows).domain) };
   // A layer without data makes Vega warn about an infinite extent: only layers that have rows are emitted.
   const layers = [
     has('extrapolated') && { transform: [only('extrapolated')], mark: { type: 'line', strokeDash: [5, 4], strokeWidth: 1.5 }, encoding: { color } },
@@ -156,7 +158,7 @@ function panel(rows: readonly CrossoverRow[], name: CrossoverRow['panel'], title
   ].filter(Boolean);
   return {
     title: { text: title, fontSize: 13, anchor: 'start' },
-    width: 760, height: 270,
+    width: 640, height: 260,
     encoding: {
       x: nEncoding(rows.map((r) => r.n)),
       y: { field: 'seconds', type: 'quantitative', title: yTitle, scale: { type: 'log' }, axis: { labelExpr: SECONDS_LABEL } },

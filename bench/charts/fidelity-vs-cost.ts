@@ -5,7 +5,7 @@
  * other method is at least as cheap and at least as accurate on this input.
  */
 import type { OkRecord, ResultsDoc } from '../results.ts';
-import { asSpec, floorForLog, methodsOf, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, bottomLegend, workloadFacet, floorForLog, methodsOf, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 import { REL_L2_FLOOR } from './fidelity-vs-n.ts';
 
 export interface ParetoRow {
@@ -73,9 +73,9 @@ function panel(doc: ResultsDoc, x: 'msPerQuery' | 'workPerQuery', front: 'frontT
   const yEnc = { field: 'relL2Plot', type: 'quantitative', title: 'relative L2 error', scale: { type: 'log' }, axis: { format: '.0e' } };
   return {
     transform: [{ filter: `isValid(datum.${x}) && datum.${x} > 0` }],
-    facet: { column: { field: 'workload', type: 'nominal', title: null, sort: workloadsOf(doc) } },
+    facet: workloadFacet(doc), columns: 2,
     spec: {
-      width: 380, height: 260,
+      width: 360, height: 260,
       encoding: { x: xEnc, y: yEnc },
       layer: [
         {
@@ -86,8 +86,8 @@ function panel(doc: ResultsDoc, x: 'msPerQuery' | 'workPerQuery', front: 'frontT
         {
           mark: { type: 'point', size: 110, filled: true, opacity: 0.9 },
           encoding: {
-            color: { field: 'method', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: { orient: 'bottom', columns: 4 } },
-            shape: { field: 'family', type: 'nominal', title: 'family', legend: { orient: 'bottom' } },
+            color: { field: 'method', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: bottomLegend(methodsOf(doc)) },
+            shape: { field: 'family', type: 'nominal', title: 'family', legend: { orient: 'bottom', direction: 'vertical' } },
           },
         },
       ],
@@ -101,7 +101,7 @@ export function fidelityVsCostSpec(doc: ResultsDoc): ChartSpec {
     title: {
       text: 'Fidelity vs cost (Pareto front)',
       subtitle: [`at the largest n of each workload; ${runShape(doc)}`,
-        'dashed staircase: the Pareto front (no other method is both cheaper and more accurate)'],
+        'dashed staircase: the Pareto front (no method is both cheaper and more accurate)'],
     },
     data: { values: rows },
     vconcat: [

@@ -4,7 +4,7 @@
  * bench/score.ts). Mass recall explains relL2 for top-k style methods: the error is the mass left out.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, floorForLog, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, bottomLegend, workloadFacet, floorForLog, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 /** Errors below this are drawn at it: float32 rounding of an exact method can be ~1e-8, or exactly 0. */
 export const REL_L2_FLOOR = 1e-9;
@@ -32,13 +32,13 @@ function panel(doc: ResultsDoc, rows: readonly FidelityRow[], field: 'relL2Plot'
     : { field, type: 'quantitative', title: 'mass recall (softmax mass kept)', scale: { domain: [0, 1] } };
   return {
     ...(field === 'massRecall' ? { transform: [{ filter: 'isValid(datum.massRecall)' }] } : {}),
-    facet: { column: { field: 'workload', type: 'nominal', title: null, sort: workloadsOf(doc) } },
+    facet: workloadFacet(doc), columns: 2,
     spec: {
-      width: 380, height: 240,
+      width: 360, height: 240,
       mark: { type: 'line', point: { size: 50 } },
       encoding: {
         x: nEncoding(rows.map((r) => r.n)), y,
-        color: { field: 'method', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: { orient: 'bottom', columns: 4 } },
+        color: { field: 'method', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: bottomLegend(methodsOf(doc)) },
       },
     },
   };
@@ -50,7 +50,8 @@ export function fidelityVsNSpec(doc: ResultsDoc): ChartSpec {
     title: {
       text: 'Fidelity vs context length',
       subtitle: [`against exact float64 attention; ${runShape(doc)}`,
-        'top: relative L2 error of the output (lower is better); bottom: softmax mass on the selected keys (selecting methods)'],
+        'top: relative L2 error of the output (lower is better)',
+        'bottom: softmax mass on the keys a selecting method kept (higher is better)'],
     },
     data: { values: rows },
     vconcat: [panel(doc, rows, 'relL2Plot'), panel(doc, rows, 'massRecall')],

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 
 export const GPU_REFERENCE_FILE = new URL('../reference-data/gpu-h200-attention.jsonl', import.meta.url);
-export const GPU_REFERENCE_SOURCE = 'NVIDIA H200, PyTorch 2.11.0+cu130, bf16, d = 128, median of 10 runs (bench/reference-data/)';
+export const GPU_REFERENCE_SOURCE = 'one NVIDIA H200, PyTorch 2.11, bf16, d = 128, median of 10 runs (bench/reference-data/)';
 
 export interface GpuReferenceRow {
   readonly kind: string;
@@ -61,7 +61,7 @@ function series(rows: readonly GpuReferenceRow[], name: string, pick: (r: GpuRef
  */
 export function gpuCompetitors(rows: readonly GpuReferenceRow[] = loadGpuReference()): { readonly topk: GpuSeries; readonly exact: GpuSeries } {
   return {
-    topk: series(rows, 'H200 scores + top-32 (reference)', (r) => r.kind === 'decode_scores_topk_bf16' && r.k === 32),
-    exact: series(rows, 'H200 exact decode (reference)', (r) => r.kind === 'decode_sdpa_bf16' && r.m === 1),
+    topk: series(rows, 'H200 top-32 (ref.)', (r) => r.kind === 'decode_scores_topk_bf16' && r.k === 32),
+    exact: series(rows, 'H200 exact decode (ref.)', (r) => r.kind === 'decode_sdpa_bf16' && r.m === 1),
   };
 }

@@ -8,7 +8,7 @@
 import { createRng } from '../../core/rng.ts';
 import { createBackend, groverAngle, groverSuccessProbability, markedOracle, optimalIterations, randomSubset, type BackendName } from '../../oracles/index.ts';
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, bottomLegend, type ChartDef, type ChartSpec } from './common.ts';
 
 /** N = 2^10 keys with M = 4 marked: θ ≈ 0.0625, r* = 12, one period ≈ 25 iterations — small enough to simulate. */
 export const GROVER_N = 1024;
@@ -56,13 +56,13 @@ export function groverSuccessSpec(doc: ResultsDoc): ChartSpec {
   const series = [...new Set(rows.map((r) => r.series))];
   // One legend for colour and shape: the theory line, then state-mass points (circle, cross) and shot frequencies.
   const shapes = series.map((name) => (name.startsWith('theory') ? 'stroke' : name.includes('P(marked)') ? (name.startsWith('state') ? 'circle' : 'cross') : (name.startsWith('state') ? 'triangle-up' : 'triangle-down')));
-  const legend = { field: 'series', type: 'nominal', title: null, scale: { domain: series }, legend: { orient: 'bottom', columns: 2 } };
+  const legend = { field: 'series', type: 'nominal', title: null, scale: { domain: series }, legend: bottomLegend(series) };
   const legendShape = { field: 'series', type: 'nominal', scale: { domain: series, range: shapes } };
   return asSpec({
     title: {
       text: 'Grover success probability vs iterations',
       subtitle: [`N = ${GROVER_N}, M = ${GROVER_M} marked, θ = arcsin √(M/N) = ${theta.toFixed(4)}; optimal r* = ⌊π/(4θ)⌋ = ${rStar}`,
-        `simulated with oracles/ (statevector and analytic backends), ${GROVER_SHOTS} seeded shots per r (seed ${doc.meta.seed})`],
+        `oracles/ statevector and analytic backends; ${GROVER_SHOTS} seeded shots per r (seed ${doc.meta.seed})`],
     },
     data: { values: rows },
     width: 640, height: 300,

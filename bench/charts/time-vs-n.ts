@@ -4,7 +4,7 @@
  * results.json (bench/fits.ts), so the slope a reader sees is the number the run reports.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, findFit, formatExponent, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, bottomLegend, workloadFacet, findFit, formatExponent, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 export interface TimeRow {
   readonly workload: string;
@@ -41,17 +41,17 @@ export function timeVsNSpec(doc: ResultsDoc): ChartSpec {
     title: {
       text: 'Time vs context length',
       subtitle: [`median wall time of one call (all queries), log–log; ${runShape(doc)}`,
-        'legend: fitted exponent b of time ∝ n^b (least squares in log–log, see the fits table)'],
+        'legend: fitted exponent b of time ∝ n^b (least squares in log–log; see the fits table)'],
     },
     data: { values: rows },
-    facet: { column: { field: 'workload', type: 'nominal', title: null, sort: workloadsOf(doc) } },
+    facet: workloadFacet(doc), columns: 2,
     spec: {
-      width: 380, height: 280,
+      width: 360, height: 280,
       mark: { type: 'line', point: { size: 50 } },
       encoding: {
         x: nEncoding(rows.map((r) => r.n)),
         y: { field: 'medianMs', type: 'quantitative', title: 'median time (ms)', scale: { type: 'log' }, axis: { format: '~g' } },
-        color: { field: 'label', type: 'nominal', title: 'method (fitted exponent)', sort: labels, legend: { orient: 'bottom', columns: 2 } },
+        color: { field: 'label', type: 'nominal', title: 'method (fitted exponent)', sort: labels, legend: bottomLegend(labels) },
       },
     },
   });
