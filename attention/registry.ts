@@ -13,8 +13,10 @@ import { performer } from './mechanisms/performer.ts';
 import { annTopk } from './mechanisms/ann-topk.ts';
 import { l2Sampling } from './mechanisms/l2-sampling.ts';
 import { dequantizedTopk } from './mechanisms/dequantized-topk.ts';
+import { groverTopk } from './mechanisms/grover-topk.ts';
+import { exactGpujs } from './mechanisms/exact-gpujs.ts';
 
-export type MechanismName = 'exact' | 'topk-exact' | 'lsh' | 'performer' | 'ann-topk' | 'l2-sampling' | 'dequantized-topk';
+export type MechanismName = 'exact' | 'topk-exact' | 'lsh' | 'performer' | 'ann-topk' | 'l2-sampling' | 'dequantized-topk' | 'grover-topk' | 'exact-gpujs';
 
 const factories: Record<MechanismName, () => Mechanism> = {
   exact: () => exact,
@@ -24,6 +26,8 @@ const factories: Record<MechanismName, () => Mechanism> = {
   'ann-topk': () => annTopk,
   'l2-sampling': () => l2Sampling,
   'dequantized-topk': () => dequantizedTopk,
+  'grover-topk': () => groverTopk,
+  'exact-gpujs': () => exactGpujs,
 };
 
 export const mechanismNames = Object.keys(factories) as MechanismName[];

@@ -39,6 +39,10 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'write the charts and an offline HTML report (index.html) for a bench results.json',
     load: async () => (await import('./report.ts')).reportCommand,
   },
+  infer: {
+    summary: 'swap the attention of an ONNX model (default: USE-lite) for a mechanism and report the output change',
+    load: async () => (await import('./infer.ts')).inferCommand,
+  },
 };
 
 export function usage(): string {

@@ -50,6 +50,17 @@ export function asSpec(spec: Record<string, unknown>): ChartSpec {
   return { $schema: VL_SCHEMA, ...spec, config: CHART_CONFIG } as unknown as ChartSpec;
 }
 
+/** A chart that says why it has nothing to draw (every cell skipped, or no method reports the metric). */
+export function emptyChart(title: string, message: string): ChartSpec {
+  return asSpec({
+    title: { text: title },
+    data: { values: [{ message }] },
+    width: 520, height: 60,
+    mark: { type: 'text', fontSize: 14, color: '#555', align: 'left', x: 0, y: 30 },
+    encoding: { text: { field: 'message' } },
+  });
+}
+
 export function okRecords(doc: ResultsDoc): OkRecord[] {
   return doc.records.filter((r): r is OkRecord => r.status === 'ok');
 }

@@ -6,7 +6,7 @@
  * matters, so a measured line parallel to a curve scales like it.
  */
 import type { CostFields, ResultsDoc } from '../results.ts';
-import { asSpec, bottomLegend, distinct, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, emptyChart, bottomLegend, distinct, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 export type CostMetric = 'scoreEvaluations' | 'oracleQueries' | 'samples';
 
@@ -74,6 +74,7 @@ export function costRows(doc: ResultsDoc): CostRow[] {
 
 export function costVsNSpec(doc: ResultsDoc): ChartSpec {
   const rows = costRows(doc);
+  if (!rows.length) return emptyChart('Cost counts vs context length', 'no method of this run reported score evaluations, oracle calls or samples');
   const panels = COST_METRICS.map((m) => m.title).filter((t) => rows.some((r) => r.panel === t));
   return asSpec({
     title: {
@@ -100,7 +101,8 @@ export function costVsNSpec(doc: ResultsDoc): ChartSpec {
         },
         {
           transform: [{ filter: "datum.kind === 'theory' && datum.end" }],
-          mark: { type: 'text', align: 'left', dx: 4, fontSize: 11, color: '#666' },
+          // Inside the plot (right-aligned above the curve's end): labels past the edge would widen every cell.
+          mark: { type: 'text', align: 'right', baseline: 'bottom', dx: -2, dy: -3, fontSize: 11, color: '#666' },
           encoding: { text: { field: 'series', type: 'nominal' } },
         },
         {

@@ -97,17 +97,24 @@ export function seriesColors(rows: readonly CrossoverRow[]): { domain: string[];
   return { domain, range };
 }
 
+/** "0.50 (fit 0.59, capped at ½)" or "0.48". */
+function alphaText(a: CrossoverAnalysis): string {
+  const m = a.profiles.find((p) => p.model)?.model;
+  if (!m) return '?';
+  return m.alpha === m.fittedAlpha ? m.alpha.toFixed(2) : `${m.alpha.toFixed(2)} (fit ${m.fittedAlpha.toFixed(2)}, capped at ½)`;
+}
+
 export function crossoverSubtitle(doc: ResultsDoc, a: CrossoverAnalysis): string[] {
   if (!a.method) {
     return ['no quantum records with modeled QPU time in this run: only the classical side is drawn',
-      `(${runShape(doc)}); run e.g. qattn bench --methods grover-topk,topk-exact,exact`, `GPU: ${GPU_REFERENCE_SOURCE}`];
+      `(${runShape(doc)})`, 'run e.g. qattn bench --methods grover-topk,topk-exact,exact', `GPU: ${GPU_REFERENCE_SOURCE}`];
   }
   const evens = a.profiles.map((p) => `${p.profile} ${p.breakEven[0] == null ? `none ≤ 2^${MAX_LOG2_N}` : formatPow2(p.breakEven[0])}`);
   const per = a.profiles.flatMap((p) => (p.model ? [`${p.profile} ${formatSeconds(p.model.perCallAt(REFERENCE_N))}`] : []));
   const need = a.requiredPerCallAtReference;
   return [
     `${a.method} on ${a.workload}, ${runShape(doc)}; per query`,
-    'solid dots: measured/modeled/reference; dashed: interpolated and extrapolated',
+    `dashed: extrapolated — classical ∝ n, oracle calls ∝ n^${alphaText(a)}`,
     ...wrapParts([`break-even n with ${a.competitors[0]?.name ?? 'the GPU'}: ${evens[0] ?? ''}`, ...evens.slice(1)]),
     ...(need === null ? ['fewer than two lengths: no extrapolation']
       : wrapParts([`to match it at n = 2^20 an oracle call must take ≤ ${formatSeconds(need)}; modeled: ${per[0] ?? ''}`, ...per.slice(1)], 88, ', ')),

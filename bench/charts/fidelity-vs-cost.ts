@@ -5,7 +5,7 @@
  * other method is at least as cheap and at least as accurate on this input.
  */
 import type { OkRecord, ResultsDoc } from '../results.ts';
-import { asSpec, bottomLegend, workloadFacet, floorForLog, methodsOf, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, emptyChart, bottomLegend, workloadFacet, floorForLog, methodsOf, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 import { REL_L2_FLOOR } from './fidelity-vs-n.ts';
 
 export interface ParetoRow {
@@ -84,6 +84,11 @@ function panel(doc: ResultsDoc, x: 'msPerQuery' | 'workPerQuery', front: 'frontT
           encoding: { order: { field: x, type: 'quantitative' } },
         },
         {
+          // A ring around front points: a one-point front (one method dominating all) draws no staircase.
+          transform: [{ filter: `datum.${front}` }],
+          mark: { type: 'point', shape: 'circle', size: 360, filled: false, color: '#333', strokeWidth: 1.2 },
+        },
+        {
           mark: { type: 'point', size: 110, filled: true, opacity: 0.9 },
           encoding: {
             color: { field: 'method', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: bottomLegend(methodsOf(doc)) },
@@ -97,11 +102,12 @@ function panel(doc: ResultsDoc, x: 'msPerQuery' | 'workPerQuery', front: 'frontT
 
 export function fidelityVsCostSpec(doc: ResultsDoc): ChartSpec {
   const rows = paretoRows(doc);
+  if (!rows.length) return emptyChart('Fidelity vs cost (Pareto front)', 'no cell of this run finished: nothing to draw');
   return asSpec({
     title: {
       text: 'Fidelity vs cost (Pareto front)',
       subtitle: [`at the largest n of each workload; ${runShape(doc)}`,
-        'dashed staircase: the Pareto front (no method is both cheaper and more accurate)'],
+        'ringed, joined by a dashed staircase: the Pareto front (nothing cheaper is more accurate)'],
     },
     data: { values: rows },
     vconcat: [
@@ -117,7 +123,7 @@ export const fidelityVsCostChart: ChartDef = {
   title: 'Fidelity vs cost (Pareto front)',
   caption: 'Each point is one mechanism at the largest context length of a workload. Top: relative L2 error against ' +
     'measured time per query (for quantum mechanisms this is classical simulator time — see the crossover chart for ' +
-    'modeled QPU time). Bottom: against hardware-independent work per query. The dashed staircase joins the Pareto ' +
-    'front; methods above it are dominated.',
+    'modeled QPU time). Bottom: against hardware-independent work per query. Ringed points, joined by the dashed ' +
+    'staircase, form the Pareto front; methods off it are dominated.',
   build: fidelityVsCostSpec,
 };

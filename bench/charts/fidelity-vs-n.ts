@@ -4,7 +4,7 @@
  * bench/score.ts). Mass recall explains relL2 for top-k style methods: the error is the mass left out.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, bottomLegend, workloadFacet, floorForLog, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, emptyChart, bottomLegend, workloadFacet, floorForLog, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 /** Errors below this are drawn at it: float32 rounding of an exact method can be ~1e-8, or exactly 0. */
 export const REL_L2_FLOOR = 1e-9;
@@ -46,6 +46,7 @@ function panel(doc: ResultsDoc, rows: readonly FidelityRow[], field: 'relL2Plot'
 
 export function fidelityVsNSpec(doc: ResultsDoc): ChartSpec {
   const rows = fidelityRows(doc);
+  if (!rows.length) return emptyChart('Fidelity vs context length', 'no cell of this run finished: nothing to draw');
   return asSpec({
     title: {
       text: 'Fidelity vs context length',

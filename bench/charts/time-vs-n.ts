@@ -4,7 +4,7 @@
  * results.json (bench/fits.ts), so the slope a reader sees is the number the run reports.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, bottomLegend, workloadFacet, findFit, formatExponent, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, emptyChart, bottomLegend, workloadFacet, findFit, formatExponent, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 export interface TimeRow {
   readonly workload: string;
@@ -36,6 +36,7 @@ export function timeRows(doc: ResultsDoc): TimeRow[] {
 
 export function timeVsNSpec(doc: ResultsDoc): ChartSpec {
   const rows = timeRows(doc);
+  if (!rows.length) return emptyChart('Time vs context length', 'no cell of this run finished: nothing to draw');
   const labels = methodsOf(doc).map((m) => timeLabel(doc, m)).filter((l) => rows.some((r) => r.label === l));
   return asSpec({
     title: {

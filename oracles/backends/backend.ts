@@ -8,7 +8,7 @@ import type { Rng } from '../../core/rng.ts';
 import type { Noise } from '../noise.ts';
 import type { Oracle } from '../oracle.ts';
 
-export type BackendName = 'statevector' | 'analytic';
+export type BackendName = 'statevector' | 'analytic' | 'gpujs';
 
 export interface PreparedSearch {
   readonly backend: BackendName;

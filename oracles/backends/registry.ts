@@ -7,12 +7,16 @@ import { QattnError, listChoices } from '../../core/errors.ts';
 import { createAnalyticBackend } from './analytic.ts';
 import type { Backend, BackendName } from './backend.ts';
 import { createStatevectorBackend } from './statevector.ts';
+import { createGpujsBackend } from './gpujs.ts';
+import type { GpujsMode } from '../../attention/kernels/gpujs/runtime.ts';
 
 export interface BackendOptions {
   /** Memory guard: widest index register accepted (statevector default 26, analytic 30). */
   readonly maxQubits?: number;
   /** statevector only: apply H / X / multi-controlled-Z gates (slow; validates the fast path). */
   readonly gateLevel?: boolean;
+  /** gpujs only: gpu.js mode (auto, gpu, webasm or cpu; default auto). */
+  readonly gpujsMode?: GpujsMode;
 }
 
 const factories: Record<BackendName, (opts: BackendOptions) => Backend> = {
@@ -20,6 +24,10 @@ const factories: Record<BackendName, (opts: BackendOptions) => Backend> = {
   analytic: (opts) => {
     if (opts.gateLevel) throw new QattnError('gateLevel is a statevector option; the analytic backend has no gates');
     return createAnalyticBackend(opts);
+  },
+  gpujs: (opts) => {
+    if (opts.gateLevel) throw new QattnError('gateLevel is a statevector option; the gpujs backend runs the fast path only');
+    return createGpujsBackend({ maxQubits: opts.maxQubits, mode: opts.gpujsMode });
   },
 };
 

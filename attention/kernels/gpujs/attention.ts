@@ -1,0 +1,126 @@
+/**
+ * Exact attention on gpu.js: tiles the queries so that each tile's score and probability matrices
+ * (Tm × n floats each) stay within TILE_SCORES, pads the last tile to the same shape (one compiled kernel set
+ * per input shape), and runs the four kernels of attention-kernels.ts per tile.
+ *
+ * float32 everywhere (GL highp / WebAssembly f32 / JS): against the float64 reference the relative L2 error
+ * is a few 1e-7 on Gaussian inputs — see GPUJS_REL_L2.
+ */
+import type { AttentionInput } from '../../types.ts';
+import { effectiveScale } from '../../validate.ts';
+import {
+  MASKED, NEG, probKernel, rowMaxKernel, scoreKernel, weightedSumKernel,
+  type MaskKind, type RowConstants, type ScoreConstants, type ValueConstants,
+} from './attention-kernels.ts';
+import { checkRan, kernel1d, kernel2d, type GpujsKernel, type GpujsMode, type GpujsRan } from './runtime.ts';
+
+/** Scores per tile: 2^22 floats = 16 MiB for S and for P — small next to a GPU, and a bounded host copy. */
+export const TILE_SCORES = 2 ** 22;
+/**
+ * Largest flat array index the kernels form (n·d, n·dv, Tm·n): GL addresses textures with float32 indices,
+ * which are exact integers only up to 2^24.
+ */
+export const MAX_FLAT_INDEX = 2 ** 24;
+
+/** Declared float32 tolerance (relative L2 against the float64 reference), as for exact's float32 paths. */
+export const GPUJS_REL_L2 = 1e-5;
+
+/** Why the gpu.js kernels cannot take this input, or null. */
+export function gpujsCannotRunReason(input: AttentionInput): string | null {
+  const { n, d, dv } = input;
+  const widest = Math.max(n * d, n * dv, tileRows(input) * n);
+  if (widest > MAX_FLAT_INDEX) {
+    return `gpu.js kernels index arrays with float32 (exact up to 2^24 elements); n·max(d, dv) = ${n * Math.max(d, dv)} is too large`;
+  }
+  return null;
+}
+
+/** Queries per tile: as many as keep Tm·n ≤ tileScores (at least 1, at most m). */
+export function tileRows(input: AttentionInput, tileScores = TILE_SCORES): number {
+  return Math.max(1, Math.min(input.m, Math.floor(tileScores / input.n)));
+}
+
+interface KernelSet {
+  readonly scores: GpujsKernel<[Float32Array, Float32Array, Float32Array, number, number, number], readonly Float32Array[]>;
+  readonly rowMax: GpujsKernel<[readonly Float32Array[]], Float32Array>;
+  readonly probs: GpujsKernel<[readonly Float32Array[], Float32Array], readonly Float32Array[]>;
+  readonly weighted: GpujsKernel<[readonly Float32Array[], Float32Array], readonly Float32Array[]>;
+}
+
+interface Shape {
+  readonly n: number;
+  readonly d: number;
+  readonly dv: number;
+  readonly tm: number;
+  readonly causal: boolean;
+  readonly maskKind: MaskKind;
+}
+
+/** Compiled kernel sets, most recently used last; bounded so a sweep over shapes does not hoard kernels. */
+const cache = new Map<string, KernelSet>();
+const CACHE_SIZE = 12;
+
+function compile(mode: GpujsMode, s: Shape): KernelSet {
+  const sc: ScoreConstants = { n: s.n, d: s.d, causal: s.causal ? 1 : 0, maskKind: s.maskKind };
+  const rc: RowConstants = { n: s.n };
+  const vc: ValueConstants = { n: s.n, dv: s.dv };
+  return {
+    scores: kernel2d(mode, { fn: scoreKernel, output: [s.n, s.tm], constants: sc }),
+    rowMax: kernel1d(mode, { fn: rowMaxKernel, output: [s.tm], constants: rc }),
+    probs: kernel2d(mode, { fn: probKernel, output: [s.n, s.tm], constants: rc }),
+    weighted: kernel2d(mode, { fn: weightedSumKernel, output: [s.dv, s.tm], constants: vc }),
+  };
+}
+
+function kernelsFor(mode: GpujsMode, s: Shape): KernelSet {
+  const key = `${mode}:${s.n}:${s.d}:${s.dv}:${s.tm}:${s.causal}:${s.maskKind}`;
+  let set = cache.get(key);
+  if (set) cache.delete(key);
+  else set = compile(mode, s);
+  cache.set(key, set);
+  for (const [old, evicted] of cache) {
+    if (cache.size <= CACHE_SIZE) break;
+    cache.delete(old);
+    for (const k of Object.values(evicted)) k.destroy();
+  }
+  return set;
+}
+
+/** The mask as the kernels read it: −∞ (and anything ≤ MASKED) becomes NEG; a 1-element dummy without one. */
+function kernelMask(input: AttentionInput): { kind: MaskKind; values: Float32Array } {
+  const { mask, n } = input;
+  if (!mask) return { kind: 0, values: new Float32Array(1) };
+  return { kind: mask.length === n ? 1 : 2, values: mask.map((x) => (x <= MASKED ? NEG : x)) };
+}
+
+/** Rows [i0, i0 + tm) of a row-major [rows × width] array, zero-padded past `rows`. */
+function paddedRows(a: Float32Array, rows: number, width: number, i0: number, tm: number): Float32Array {
+  const out = new Float32Array(tm * width);
+  out.set(a.subarray(i0 * width, Math.min(rows, i0 + tm) * width));
+  return out;
+}
+
+/**
+ * O = softmax(Q·Kᵀ·scale + mask)·V on gpu.js in `mode`; returns O [m×dv] float32 and the gpu.js modes the
+ * kernels actually ran in (one entry unless gpu.js degraded some kernel). `tileScores` is for tests that need
+ * several (and a padded) query tile on small inputs.
+ */
+export function gpujsAttention(input: AttentionInput, mode: GpujsMode, tileScores = TILE_SCORES): { out: Float32Array; ran: GpujsRan[] } {
+  const { m, n, d, dv } = input;
+  const mask = kernelMask(input);
+  const tm = tileRows(input, tileScores);
+  const ks = kernelsFor(mode, { n, d, dv, tm, causal: input.causal === true, maskKind: mask.kind });
+  const scale = effectiveScale(input);
+  const out = new Float32Array(m * dv);
+  for (let i0 = 0; i0 < m; i0 += tm) {
+    const qTile = paddedRows(input.q, m, d, i0, tm);
+    const maskTile = mask.kind === 2 ? paddedRows(mask.values, m, n, i0, tm) : mask.values;
+    const s = ks.scores.run(qTile, input.k, maskTile, m - i0, i0 + n - m + 1, scale);
+    const p = ks.probs.run(s, ks.rowMax.run(s));
+    const o = ks.weighted.run(p, input.v);
+    for (let r = 0; r < tm && i0 + r < m; r++) out.set(o[r]!, (i0 + r) * dv);
+  }
+  const ran = [...new Set(Object.values(ks).map((k) => k.ran()))];
+  for (const r of ran) checkRan(mode, r);
+  return { out, ran };
+}

@@ -1,0 +1,98 @@
+/**
+ * Cost bookkeeping of `grover-topk` (see grover-topk.ts for what each count means): per-query search costs
+ * summed into the CostReport, and the `quantum` records bench/qpu.ts turns into modeled QPU seconds — one per
+ * index-register width, because a causal query's window of vis keys is searched over 2^⌈log₂ vis⌉ states and
+ * the oracle's QRAM / diffusion cost (oracles/cost-model.ts) depends on that width.
+ */
+import { oracleCostModel, searchSpace } from '../../oracles/index.ts';
+import type { OracleCostModel, Payload, SearchCost } from '../../oracles/index.ts';
+import { meanSize } from '../select.ts';
+import type { CostReport } from '../types.ts';
+import { emptyCost } from '../types.ts';
+
+/** One QPU cost record per index-register width, in the shape bench/qpu.ts reads. */
+export interface GroverQuantumRecord {
+  readonly cost: { oracleCalls: number; groverIterations: number; measurements: number };
+  readonly model: OracleCostModel;
+  /** Items each search selects (k). */
+  readonly selections: number;
+  /** Queries whose window has this register width (exhaustive ones add 0 cost). */
+  queries: number;
+  /** Depolarizing probability per oracle call used in the simulation (0 when noiseless). */
+  readonly noisePerOracleCall: number;
+}
+
+/** What every record of one call shares: the oracle's payload, k (= excluded indices), the noise rule. */
+export interface RecordSpec {
+  readonly payload: Payload;
+  readonly k: number;
+  readonly noiseFor: (model: OracleCostModel) => number;
+}
+
+/** Records keyed by index qubits. */
+export type Ledger = Map<number, GroverQuantumRecord>;
+
+/** The record (cost model, noise) of a window of `vis` keys, created on first use. */
+export function recordFor(ledger: Ledger, spec: RecordSpec, vis: number): GroverQuantumRecord {
+  const indexQubits = searchSpace(vis).qubits;
+  let r = ledger.get(indexQubits);
+  if (!r) {
+    const model = oracleCostModel({ indexQubits, payload: spec.payload, excludeCount: spec.k });
+    r = { cost: { oracleCalls: 0, groverIterations: 0, measurements: 0 }, model, selections: spec.k, queries: 0, noisePerOracleCall: spec.noiseFor(model) };
+    ledger.set(indexQubits, r);
+  }
+  return r;
+}
+
+/** Counters summed over queries (besides the per-record quantum counts). */
+export interface Totals {
+  measurements: number;
+  classicalQueries: number;
+  qubits: number;
+  simulatorScoreReads: number;
+  simulatorLogitEvaluations: number;
+  failedQueries: number;
+  exhaustiveQueries: number;
+  finalDots: number;
+  tailSamples: number;
+}
+
+export function newTotals(): Totals {
+  return {
+    measurements: 0, classicalQueries: 0, qubits: 0, simulatorScoreReads: 0, simulatorLogitEvaluations: 0,
+    failedQueries: 0, exhaustiveQueries: 0, finalDots: 0, tailSamples: 0,
+  };
+}
+
+/** Adds one query's search cost to its record and to the totals. */
+export function addSearchCost(t: Totals, rec: GroverQuantumRecord, c: SearchCost, success: boolean | null): void {
+  rec.cost.oracleCalls += c.oracleCalls;
+  rec.cost.groverIterations += c.groverIterations;
+  rec.cost.measurements += c.measurements;
+  t.measurements += c.measurements;
+  t.classicalQueries += c.classicalQueries;
+  t.qubits = Math.max(t.qubits, c.qubits);
+  t.simulatorScoreReads += c.simulatorScoreReads;
+  if (success === false) t.failedQueries++;
+}
+
+export function totalsCost(t: Totals, records: readonly GroverQuantumRecord[], selected: readonly Int32Array[]): CostReport {
+  const cost = emptyCost();
+  cost.scoreEvaluations = t.finalDots;
+  cost.oracleQueries = records.reduce((a, r) => a + r.cost.oracleCalls, 0);
+  cost.groverIterations = records.reduce((a, r) => a + r.cost.groverIterations, 0);
+  cost.samples = t.tailSamples > 0 ? t.tailSamples : null;
+  cost.selectedPerQuery = meanSize(selected);
+  cost.extra = {
+    measurements: t.measurements,
+    classicalQueries: t.classicalQueries,
+    failedQueries: t.failedQueries,
+    exhaustiveQueries: t.exhaustiveQueries,
+    qubits: t.qubits,
+    simulatorScoreReads: t.simulatorScoreReads,
+    simulatorLogitEvaluations: t.simulatorLogitEvaluations,
+    noisePerOracleCall: Math.max(0, ...records.map((r) => r.noisePerOracleCall)),
+    tailSamples: t.tailSamples,
+  };
+  return cost;
+}

@@ -1,0 +1,138 @@
+/**
+ * grover-topk beyond the registry-wide conformance suite: it finds the same keys as topk-exact, its cost
+ * fields separate quantum work, final-softmax dot products and simulator overhead, its `quantum` record is
+ * what bench/qpu.ts reads, oracle calls grow like √n, masked keys are never selected, noise is honoured, and
+ * the documented tail estimate reduces the top-k truncation error.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { relL2 } from '../attention/fidelity.ts';
+import { referenceAttention64 } from '../attention/kernels/reference.ts';
+import { resolveOptions } from '../attention/options.ts';
+import { runAttention } from '../attention/run.ts';
+import type { AttentionInput, AttentionOutput, OptionValue } from '../attention/types.ts';
+import { groverTopk } from '../attention/mechanisms/grover-topk.ts';
+import type { GroverQuantumRecord } from '../attention/mechanisms/grover-topk.ts';
+import { nthUnselected } from '../attention/mechanisms/tail-estimate.ts';
+import { modeledQpuSeconds } from '../bench/qpu.ts';
+import { QattnError } from '../core/errors.ts';
+import { DEFAULT_BITS, modelQpuSeconds, oracleCostModel, searchSpace } from '../oracles/index.ts';
+import { gaussianInput, plantedNeedleInput } from './helpers/workloads.ts';
+
+async function grover(input: AttentionInput, given: Record<string, OptionValue> = {}): Promise<AttentionOutput> {
+  return (await runAttention('grover-topk', input, given)).output;
+}
+
+const sorted = (a: Int32Array): number[] => Array.from(a).sort((x, y) => x - y);
+
+test('finds the same keys as topk-exact on planted needles, with the same output', async () => {
+  const { input } = plantedNeedleInput({ m: 8, n: 200, d: 16, dv: 8, seed: 31 });
+  const g = await grover({ ...input, seed: 3 }, { k: 8 });
+  const t = (await runAttention('topk-exact', input, { k: 8 })).output;
+  assert.equal(g.cost.extra['failedQueries'], 0);
+  g.selected!.forEach((sel, i) => assert.deepEqual(sorted(sel), sorted(t.selected![i]!), `query ${i}`));
+  assert.ok(relL2(g.out, t.out) < 1e-7, `outputs differ: ${relL2(g.out, t.out)}`);
+});
+
+test('cost: final softmax dots, quantum counts and simulator overhead are reported apart', async () => {
+  const input = { ...gaussianInput({ m: 6, n: 300, d: 8, dv: 4, seed: 32 }), seed: 1 };
+  const { cost } = await grover(input, { k: 10 });
+  assert.equal(cost.scoreEvaluations, 6 * 10, 'only the k dot products of each final softmax');
+  assert.equal(cost.selectedPerQuery, 10);
+  assert.ok(cost.oracleQueries! > 0 && cost.groverIterations === cost.oracleQueries);
+  assert.equal(cost.samples, null);
+  const x = cost.extra;
+  assert.equal(x['simulatorLogitEvaluations'], 6 * 300, 'the simulator computes every window logit');
+  assert.ok(x['simulatorScoreReads']! >= 6 * 300, `simulator reads ${x['simulatorScoreReads']}`);
+  assert.equal(x['classicalQueries'], 6 * 10 + x['measurements']!, 'k initial reads + one check per measurement');
+  assert.equal(x['qubits'], oracleCostModel({ indexQubits: 9, payload: { kind: 'key', dim: 8, bits: DEFAULT_BITS }, excludeCount: 10 }).qubits);
+  assert.equal(x['exhaustiveQueries'], 0);
+  assert.equal(x['failedQueries'], 0);
+});
+
+test('quantum record: bench/qpu.ts gives the modeled seconds of the summed cost and the key-oracle model', async () => {
+  const input = { ...gaussianInput({ m: 5, n: 500, d: 8, dv: 4, seed: 33 }), seed: 2 };
+  const out = await grover(input, { k: 4 });
+  const records = out.quantum as GroverQuantumRecord[];
+  assert.equal(records.length, 1);
+  const model = oracleCostModel({ indexQubits: searchSpace(500).qubits, payload: { kind: 'key', dim: 8, bits: DEFAULT_BITS }, excludeCount: 4 });
+  assert.deepEqual(records[0]!.model, model);
+  assert.equal(records[0]!.cost.oracleCalls, out.cost.oracleQueries);
+  assert.equal(records[0]!.cost.measurements, out.cost.extra['measurements']);
+  const direct = modelQpuSeconds(records[0]!.cost, model, undefined, { selections: 4 });
+  const viaBench = modeledQpuSeconds(out.quantum)!;
+  for (const [name, b] of Object.entries(direct)) assert.equal(viaBench[name], b.total, name);
+  assert.ok(Object.values(viaBench).every((s) => s > 0));
+  // Exhaustive: no search, so zero modeled QPU time (not null, which would read as "not reported").
+  const ex = await grover(input, { k: 500 });
+  assert.equal(ex.cost.oracleQueries, 0);
+  assert.ok(Object.values(modeledQpuSeconds(ex.quantum)!).every((s) => s === 0));
+});
+
+test('causal: one record per index-register width, queries add up to m', async () => {
+  const input = gaussianInput({ m: 40, n: 40, d: 8, dv: 4, seed: 34, causal: true });
+  const out = await grover(input, { k: 4 });
+  const records = out.quantum as GroverQuantumRecord[];
+  assert.equal(records.reduce((s, r) => s + r.queries, 0), 40);
+  // Query i sees i + 1 keys: windows of 1 … 40 keys need 0 … 6 index qubits, one record each.
+  assert.deepEqual(records.map((r) => r.model.indexQubits).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6]);
+  assert.equal(out.cost.extra['exhaustiveQueries'], 4, 'queries 0…3 see ≤ k keys');
+  assert.equal(records.reduce((s, r) => s + r.cost.oracleCalls, 0), out.cost.oracleQueries);
+});
+
+test('oracle calls per query grow like √n (16× the keys: ≈ 4× the calls)', async () => {
+  const calls = async (n: number): Promise<number> => {
+    const input = { ...gaussianInput({ m: 8, n, d: 8, dv: 2, seed: 35 }), seed: 4 };
+    return (await grover(input, { k: 8 })).cost.oracleQueries! / 8;
+  };
+  const [small, large] = [await calls(1024), await calls(16384)];
+  const ratio = large / small;
+  assert.ok(ratio > 2.8 && ratio < 6, `calls per query ${small} → ${large}, ratio ${ratio} (√16 = 4)`);
+});
+
+test('−∞ keys are never selected even when fewer than k finite keys remain (exact output then)', async () => {
+  const base = gaussianInput({ m: 4, n: 64, d: 8, dv: 4, seed: 36 });
+  const mask = new Float32Array(64).map((_, j) => (j % 8 === 5 ? 0 : -Infinity)); // 8 finite keys, k = 12 < 64
+  const input = { ...base, mask, seed: 5 };
+  const out = await grover(input, { k: 12 });
+  for (const sel of out.selected!) assert.deepEqual(sorted(sel), [5, 13, 21, 29, 37, 45, 53, 61]);
+  assert.ok(out.cost.oracleQueries! > 0, 'k < n: a search ran');
+  assert.ok(relL2(out.out, referenceAttention64(input)) < 1e-6);
+});
+
+test('noise and hardware are exclusive; full depolarization makes searches fail and says so', async () => {
+  const { input } = plantedNeedleInput({ m: 8, n: 1000, d: 16, dv: 4, seed: 37 });
+  assert.ok(groverTopk.notSupportedReasons(input, resolveOptions(groverTopk, { noise: 0.1, hardware: 'superconducting' })).length > 0);
+  await assert.rejects(runAttention('grover-topk', input, { noise: 0.1, hardware: 'superconducting' }), QattnError);
+  const noisy = await grover(input, { k: 8, noise: 1 });
+  assert.ok(noisy.cost.extra['failedQueries']! > 0, 'uniform sampling cannot certify the needles');
+  assert.equal(noisy.cost.extra['noisePerOracleCall'], 1);
+  const hw = await grover(input, { k: 8, hardware: 'fault-tolerant' });
+  const p = hw.cost.extra['noisePerOracleCall']!;
+  assert.ok(p > 0 && p <= 1, `profile noise ${p}`);
+  assert.ok((hw.quantum as GroverQuantumRecord[]).every((r) => r.noisePerOracleCall === p));
+});
+
+test('statevector and analytic backends select the same true top-k', async () => {
+  const { input } = plantedNeedleInput({ m: 4, n: 100, d: 16, dv: 4, seed: 38 });
+  const a = await grover(input, { k: 5 }), s = await grover(input, { k: 5, backend: 'statevector' });
+  assert.equal(a.path, 'dhhm-analytic');
+  assert.equal(s.path, 'dhhm-statevector');
+  assert.equal(s.cost.extra['failedQueries'], 0);
+  s.selected!.forEach((sel, i) => assert.deepEqual(sorted(sel), sorted(a.selected![i]!)));
+});
+
+test('tail estimate: nthUnselected skips the selection; uniform-estimate cuts the truncation error', async () => {
+  assert.deepEqual([0, 1, 2, 3, 4].map((r) => nthUnselected(Int32Array.from([0, 2, 3, 7]), r)), [1, 4, 5, 6, 8]);
+  const input = gaussianInput({ m: 8, n: 2000, d: 16, dv: 8, seed: 39 });
+  const ref = referenceAttention64(input);
+  let none = 0, tail = 0;
+  for (const seed of [1, 2, 3]) {
+    none += relL2((await grover({ ...input, seed }, { k: 16 })).out, ref);
+    const est = await grover({ ...input, seed }, { k: 16, tailMass: 'uniform-estimate', tailSamples: 256 });
+    assert.equal(est.cost.scoreEvaluations, 8 * (16 + 256));
+    assert.equal(est.cost.samples, 8 * 256);
+    tail += relL2(est.out, ref);
+  }
+  assert.ok(tail < 0.6 * none, `relL2 with tail estimate ${tail / 3} vs without ${none / 3}`);
+});
