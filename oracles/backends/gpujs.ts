@@ -69,7 +69,7 @@ function prepare(oracle: Oracle, maxQubits: number, kernels: (size: number) => G
   const state = (r: number): Float32Array => {
     check(Number.isInteger(r) && r >= 0, `iteration count must be an integer ≥ 0, got ${r}`);
     if (!cache || cache.r > r) cache = { r: 0, a: uniform(space.searchSize) };
-    for (; cache.r < r; cache.r++) cache.a = k.step(cache.a, sign, true);
+    if (cache.r < r) cache = { r, a: k.evolve(cache.a, sign, r - cache.r, false) };
     return cache.a;
   };
   return {
@@ -91,11 +91,10 @@ function prepare(oracle: Oracle, maxQubits: number, kernels: (size: number) => G
     measure(r: number, rng: Rng, noise?: Noise): number {
       const last = lastErrorCall(noise, r, () => rng.next());
       if (last === 0) return sampleIndex(Float64Array.from(state(r)), rng.next());
-      let a: Float32Array = new Float32Array(space.searchSize);
+      const a = new Float32Array(space.searchSize);
       a[rng.int(space.searchSize)] = 1;
-      a = k.step(a, sign, false); // the rest of the iteration the error struck in: the diffusion alone
-      for (let i = last; i < r; i++) a = k.step(a, sign, true);
-      return sampleIndex(Float64Array.from(a), rng.next());
+      // The diffusion alone completes the iteration the error struck in; then the remaining r − last.
+      return sampleIndex(Float64Array.from(k.evolve(a, sign, r - last, true)), rng.next());
     },
   };
 }
@@ -109,7 +108,12 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
   const ran = new Set<GpujsRan>();
   const kernels = (size: number): GroverKernels => {
     const g = groverKernels(mode, size);
-    return { size, step: (a, sign, flip) => { const next = g.step(a, sign, flip); for (const m of g.ran()) ran.add(m); return next; }, ran: g.ran };
+    const evolve: GroverKernels['evolve'] = (a, sign, iterations, diffuseFirst) => {
+      const out = g.evolve(a, sign, iterations, diffuseFirst);
+      for (const m of g.ran()) ran.add(m);
+      return out;
+    };
+    return { size, evolve, ran: g.ran };
   };
   return { name: 'gpujs', maxQubits, mode, ran: () => [...ran], prepare: memoized((oracle) => prepare(oracle, maxQubits, kernels, evaluate)) };
 }

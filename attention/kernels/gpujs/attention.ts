@@ -12,7 +12,7 @@ import {
   MASKED, NEG, probKernel, rowMaxKernel, scoreKernel, weightedSumKernel,
   type MaskKind, type RowConstants, type ScoreConstants, type ValueConstants,
 } from './attention-kernels.ts';
-import { checkRan, kernel1d, kernel2d, type GpujsKernel, type GpujsMode, type GpujsRan } from './runtime.ts';
+import { checkRan, kernel2d, residentKernel, type GpujsKernel, type GpujsMode, type GpujsRan, type Resident } from './runtime.ts';
 
 /** Scores per tile: 2^22 floats = 16 MiB for S and for P — small next to a GPU, and a bounded host copy. */
 export const TILE_SCORES = 2 ** 22;
@@ -40,10 +40,11 @@ export function tileRows(input: AttentionInput, tileScores = TILE_SCORES): numbe
   return Math.max(1, Math.min(input.m, Math.floor(tileScores / input.n)));
 }
 
+/** S, M and P stay resident (on the GPU under GL); only O comes back to the host. */
 interface KernelSet {
-  readonly scores: GpujsKernel<[Float32Array, Float32Array, Float32Array, number, number, number], readonly Float32Array[]>;
-  readonly rowMax: GpujsKernel<[readonly Float32Array[]], Float32Array>;
-  readonly probs: GpujsKernel<[readonly Float32Array[], Float32Array], readonly Float32Array[]>;
+  readonly scores: GpujsKernel<[Float32Array, Float32Array, Float32Array, number, number, number], Resident>;
+  readonly rowMax: GpujsKernel<[readonly Float32Array[]], Resident>;
+  readonly probs: GpujsKernel<[readonly Float32Array[], Float32Array], Resident>;
   readonly weighted: GpujsKernel<[readonly Float32Array[], Float32Array], readonly Float32Array[]>;
 }
 
@@ -65,9 +66,9 @@ function compile(mode: GpujsMode, s: Shape): KernelSet {
   const rc: RowConstants = { n: s.n };
   const vc: ValueConstants = { n: s.n, dv: s.dv };
   return {
-    scores: kernel2d(mode, { fn: scoreKernel, output: [s.n, s.tm], constants: sc }),
-    rowMax: kernel1d(mode, { fn: rowMaxKernel, output: [s.tm], constants: rc }),
-    probs: kernel2d(mode, { fn: probKernel, output: [s.n, s.tm], constants: rc }),
+    scores: residentKernel(mode, { fn: scoreKernel, output: [s.n, s.tm], constants: sc }),
+    rowMax: residentKernel(mode, { fn: rowMaxKernel, output: [s.tm], constants: rc }),
+    probs: residentKernel(mode, { fn: probKernel, output: [s.n, s.tm], constants: rc }),
     weighted: kernel2d(mode, { fn: weightedSumKernel, output: [s.dv, s.tm], constants: vc }),
   };
 }

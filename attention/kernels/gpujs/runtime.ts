@@ -129,12 +129,23 @@ export function gpujsStatus(): string {
   }
 }
 
-/** Argument types the kernels take: flat float32 arrays, 2-D arrays (rows), scalars. */
+/**
+ * A kernel result left where the kernel ran — a texture on the GPU (gpu.js `pipeline: true`), a host array
+ * on gpu.js's CPU backends — so the next kernel reads it without a GPU→host→GPU round trip. It is the kernel's
+ * own output buffer: valid until that kernel runs again (so iterations ping-pong between two kernels).
+ */
+export class Resident {
+  constructor(readonly raw: unknown) {}
+}
+
+/** Parameter types of kernel functions: flat float32 arrays, 2-D arrays (rows), scalars. */
 export type KernelArg = Float32Array | readonly Float32Array[] | number;
+/** What a call may pass for each parameter: the host value or, for arrays, a resident result. */
+export type CallArgs<A extends readonly KernelArg[]> = { [K in keyof A]: A[K] extends number ? number : A[K] | Resident };
 
 /** A compiled gpu.js kernel with a typed call and a report of the backend it ran on. */
 export interface GpujsKernel<A extends readonly KernelArg[], R> {
-  run(...args: A): R;
+  run(...args: CallArgs<A>): R;
   /** The backend the last call ran on (gpu.js can degrade a kernel to 'cpu' when it builds). */
   ran(): GpujsRan;
   destroy(): void;
@@ -148,13 +159,17 @@ export interface KernelSpec<C extends object, A extends readonly KernelArg[]> {
 }
 
 function makeKernel<C extends object, A extends readonly KernelArg[], R>(
-  gpu: RawGpu, spec: KernelSpec<C, A>, check: (r: unknown) => R,
+  gpu: RawGpu, spec: KernelSpec<C, A>, pipeline: boolean, check: (r: unknown) => R,
 ): GpujsKernel<A, R> {
   // 'precision' asks GL for highp floats; 'single' rules out gpu.js's 8-bit packed 'unsigned' textures.
   const k = gpu.createKernel(spec.fn.toString(), {
-    output: [...spec.output], constants: spec.constants, precision: 'single', tactic: 'precision',
+    output: [...spec.output], constants: spec.constants, precision: 'single', tactic: 'precision', pipeline,
   });
-  return { run: (...args) => check(k(...args)), ran: () => asRan(k.kernel.constructor.mode), destroy: () => k.destroy() };
+  return {
+    run: (...args) => check(k(...args.map((a: unknown) => (a instanceof Resident ? a.raw : a)))),
+    ran: () => asRan(k.kernel.constructor.mode),
+    destroy: () => k.destroy(),
+  };
 }
 
 function vector(r: unknown): Float32Array {
@@ -169,12 +184,23 @@ function rows(r: unknown): readonly Float32Array[] {
 
 /** A kernel with 1-D output (a Float32Array of output[0] values). */
 export function kernel1d<C extends object, A extends readonly KernelArg[]>(mode: GpujsMode, spec: KernelSpec<C, A>): GpujsKernel<A, Float32Array> {
-  return makeKernel(gpuFor(mode), spec, vector);
+  return makeKernel(gpuFor(mode), spec, false, vector);
 }
 
 /** A kernel with 2-D output (output[1] rows of output[0] values). */
 export function kernel2d<C extends object, A extends readonly KernelArg[]>(mode: GpujsMode, spec: KernelSpec<C, A>): GpujsKernel<A, readonly Float32Array[]> {
-  return makeKernel(gpuFor(mode), spec, rows);
+  return makeKernel(gpuFor(mode), spec, false, rows);
+}
+
+/** A kernel whose output stays resident for other kernels (see Resident). */
+export function residentKernel<C extends object, A extends readonly KernelArg[]>(mode: GpujsMode, spec: KernelSpec<C, A>): GpujsKernel<A, Resident> {
+  return makeKernel(gpuFor(mode), spec, true, (r) => new Resident(r));
+}
+
+/** Reads a resident 1-D result back to the host (a GL texture's toArray(); CPU backends hold it already). */
+export function readVector(r: Resident): Float32Array {
+  const raw = r.raw as { toArray?: () => unknown } | null;
+  return vector(raw !== null && typeof raw === 'object' && typeof raw.toArray === 'function' ? raw.toArray() : raw);
 }
 
 /**
