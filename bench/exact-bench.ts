@@ -23,6 +23,8 @@ import { maxAbs } from '../attention/fidelity.ts';
 import type { AttentionInput } from '../attention/types.ts';
 import { createRng, normalArray, type Rng } from '../core/rng.ts';
 
+/** Both sides use ORT's default thread pool (one thread per core): this bench measures the machine's best. */
+const THREADS = 0;
 const D = 64;
 const PREFILL_N = [512, 1024, 2048, 4096, 8192];
 const RATIO_N = 4096;
@@ -82,7 +84,7 @@ function uniformArray(rng: Rng, len: number): Float32Array {
 
 async function rawMhaSession(ort: typeof Ort): Promise<Ort.InferenceSession> {
   const bytes = buildAttentionModel({ kind: 'mha', causal: false, hasBias: false, scale: 1 / Math.sqrt(D) });
-  return ort.InferenceSession.create(bytes, sessionOptions());
+  return ort.InferenceSession.create(bytes, sessionOptions(THREADS));
 }
 
 /** Self-attention input m = n, unit-scale normal entries (the regime of the fidelity tests). */
@@ -107,7 +109,7 @@ interface PrefillRow {
 /** One N: interleaved fast/raw medians, then one reference call if `runReference`. */
 async function prefillRow(ort: typeof Ort, raw: Ort.InferenceSession, n: number, runReference: boolean): Promise<PrefillRow> {
   const input = prefillInput(n);
-  const options = resolveOptions(exact);
+  const options = resolveOptions(exact, { threads: THREADS });
   const feeds = rawFeeds(ort, input);
   const fast = await exact.attend(input, options);
   const rawOut = (await raw.run(feeds)).o!.data as Float32Array;
@@ -133,7 +135,7 @@ async function prefillRow(ort: typeof Ort, raw: Ort.InferenceSession, n: number,
 /** Absolute per-call cost of the Mechanism wrapper: a tiny input, where the attention itself is ~free. */
 async function wrapperOverhead(ort: typeof Ort, raw: Ort.InferenceSession): Promise<void> {
   const input = prefillInput(16);
-  const options = resolveOptions(exact);
+  const options = resolveOptions(exact, { threads: THREADS });
   const feeds = rawFeeds(ort, input);
   const t = (await interleaved({ fast: () => exact.attend(input, options), raw: () => raw.run(feeds) }, 301)).median;
   console.log(`   16 (m = n = 16: per-call overhead) fast ${(t.fast! * 1e3).toFixed(0)} µs, raw ${(t.raw! * 1e3).toFixed(0)} µs`);
@@ -174,7 +176,7 @@ async function decode(): Promise<void> {
   const rng = createRng(7);
   const nMax = DECODE_N[DECODE_N.length - 1]!;
   const q = uniformArray(rng, DECODE_M * D), k = uniformArray(rng, nMax * D), v = uniformArray(rng, nMax * D);
-  const options = resolveOptions(exact);
+  const options = resolveOptions(exact, { threads: THREADS });
   for (const n of DECODE_N) {
     const input: AttentionInput = { q, k: k.subarray(0, n * D), v: v.subarray(0, n * D), m: DECODE_M, n, d: D, dv: D };
     await decodeRow('exact.attend (auto)', n, async () => (await exact.attend(input, options)).path ?? '', 5);

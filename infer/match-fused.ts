@@ -1,12 +1,13 @@
 /**
- * Fused attention ops: ONNX `Attention` (opset 23+) and com.microsoft `MultiHeadAttention`. The whole node is
- * the block. Features outside the one-head contract (a KV cache through past/present, softcap, returning the
+ * Fused attention ops: ONNX `Attention` (opset 23+), com.microsoft `MultiHeadAttention`, and com.microsoft
+ * `Attention` and `GroupQueryAttention` (match-fused-ms.ts). The whole node is the block. Features outside the one-head contract (a KV cache through past/present, softcap, returning the
  * QK product, packed QKV) are refused with a message naming the node rather than computed wrong.
  */
 import { QattnError } from '../core/errors.ts';
 import { attrValue, getAttr, type NodeProto } from '../onnx/index.ts';
 import type { AttentionBlock, FusedCore } from './block.ts';
 import type { GraphIndex } from './graph.ts';
+import { msAttention, msGroupQuery } from './match-fused-ms.ts';
 
 const num = (n: NodeProto, name: string, dflt: number): number => {
   const a = getAttr(n, name);
@@ -49,17 +50,25 @@ function msMultiHead(n: NodeProto): FusedCore {
   };
 }
 
+/** The block core and pattern of node n, or undefined when n is no fused attention op. */
+function fusedCore(n: NodeProto, g: GraphIndex): [AttentionBlock['core'], AttentionBlock['pattern']] | undefined {
+  const domain = n.domain ?? '';
+  if (n.opType === 'Attention' && (domain === '' || domain === 'ai.onnx')) return [onnxAttention(n), 'onnx-attention'];
+  if (domain !== 'com.microsoft') return undefined;
+  if (n.opType === 'MultiHeadAttention') return [msMultiHead(n), 'ms-multihead-attention'];
+  if (n.opType === 'Attention') return [msAttention(n), 'ms-attention'];
+  if (n.opType === 'GroupQueryAttention') return [msGroupQuery(n, g), 'ms-group-query-attention'];
+  return undefined;
+}
+
 /** Every fused attention node of the graph, in graph order. */
 export function matchFused(g: GraphIndex): AttentionBlock[] {
   const blocks: AttentionBlock[] = [];
   g.nodes.forEach((n, i) => {
-    const domain = n.domain ?? '';
-    let core: FusedCore | undefined, pattern: AttentionBlock['pattern'] | undefined;
-    if (n.opType === 'Attention' && (domain === '' || domain === 'ai.onnx')) [core, pattern] = [onnxAttention(n), 'onnx-attention'];
-    else if (n.opType === 'MultiHeadAttention' && domain === 'com.microsoft') [core, pattern] = [msMultiHead(n), 'ms-multihead-attention'];
-    if (!core || !pattern) return;
+    const found = fusedCore(n, g);
+    if (!found) return;
     const output = n.output?.[0] ?? '';
-    blocks.push({ name: n.name || `block${i}`, pattern, nodes: [i], output, core });
+    blocks.push({ name: n.name || `block${i}`, pattern: found[1], nodes: [i], output, core: found[0] });
   });
   return blocks;
 }

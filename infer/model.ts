@@ -61,7 +61,7 @@ export async function loadInferModel(path: string): Promise<InferModel> {
   const index = indexGraph(model.graph!);
   const blocks = [...(await matchDecomposed(index)), ...matchFused(index)].sort((a, b) => Math.max(...a.nodes) - Math.max(...b.nodes));
   if (!blocks.length) {
-    throw new QattnError(`no attention block found in ${path} (searched: ${PATTERN_NAMES.join(', ')}: MatMul → Mul/Div → Add/Where → Softmax → MatMul, ONNX Attention, com.microsoft MultiHeadAttention)`);
+    throw new QattnError(`no attention block found in ${path} (searched: ${PATTERN_NAMES.join(', ')}: MatMul → Mul/Div → Add/Where → Softmax → MatMul, ONNX Attention, com.microsoft MultiHeadAttention/Attention/GroupQueryAttention)`);
   }
   const names = new Set<string>();
   const unique = blocks.map((b, i) => (names.has(b.name) ? { ...b, name: `${b.name}#${i}` } : (names.add(b.name), b)));

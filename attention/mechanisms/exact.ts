@@ -9,7 +9,7 @@
  */
 import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../types.ts';
 import { emptyCost } from '../types.ts';
-import { optString } from '../options.ts';
+import { optNumber, optString } from '../options.ts';
 import { referenceAttention64 } from '../kernels/reference.ts';
 import { streamingAttention } from '../kernels/streaming.ts';
 import { ortAttention, ortCannotRunReason } from '../kernels/ort/attention.ts';
@@ -29,16 +29,16 @@ function exactCost(input: AttentionInput): CostReport {
   return cost;
 }
 
-async function run(input: AttentionInput, path: string): Promise<{ out: Float32Array; path: string }> {
+async function run(input: AttentionInput, path: string, threads: number): Promise<{ out: Float32Array; path: string }> {
   switch (path) {
     case 'reference':
       return { out: Float32Array.from(referenceAttention64(input)), path: 'reference' };
     case 'streaming':
       return { out: streamingAttention(input), path: 'streaming' };
     case 'ort':
-      return ortAttention(input);
+      return ortAttention(input, undefined, threads);
     default: // auto: ORT where it can take the input, else streaming
-      return ortCannotRunReason(input) === null ? ortAttention(input) : { out: streamingAttention(input), path: 'streaming' };
+      return ortCannotRunReason(input) === null ? ortAttention(input, undefined, threads) : { out: streamingAttention(input), path: 'streaming' };
   }
 }
 
@@ -55,6 +55,16 @@ export const exact: Mechanism = {
       values: PATHS,
       description: 'auto: onnxruntime where it can take the input, else streaming; ort; streaming (TypeScript, O(m·dv) memory); reference (float64)',
     },
+    {
+      // Default 1: every other qattn mechanism runs on one core, so per-core speed is the fair comparison, and
+      // ORT's spinning thread pool turns a busy second core into 5–10× slower, erratic decode timings.
+      name: 'threads',
+      type: 'int',
+      default: 1,
+      min: 0,
+      max: 256,
+      description: 'onnxruntime intra-op threads (0 = one per core)',
+    },
   ],
   tolerance: {
     exhaustiveRelL2: 1e-5,
@@ -70,7 +80,7 @@ export const exact: Mechanism = {
     return reason ? [reason] : [];
   },
   async attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
-    const { out, path } = await run(input, optString(options, 'path'));
+    const { out, path } = await run(input, optString(options, 'path'), optNumber(options, 'threads'));
     return { out, cost: exactCost(input), path };
   },
 };

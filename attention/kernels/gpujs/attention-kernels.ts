@@ -30,6 +30,11 @@ export const MASKED = -1e37;
 /** 0: no mask; 1: one length-n row for every query; 2: one row per query (the tile's Tm·n slice). */
 export type MaskKind = 0 | 1 | 2;
 
+/** a_i: uploads a host vector as a resident result, so later kernels read it from device memory. */
+export function copyKernel(this: KernelThis<Record<string, never>>, a: Float32Array): number {
+  return a[this.thread.x]!;
+}
+
 export interface ScoreConstants {
   readonly n: number;
   readonly d: number;

@@ -34,7 +34,7 @@ interface RawShortcut {
   destroy(removeCanvasReferences?: boolean): void;
 }
 interface RawGpu {
-  readonly Kernel: { readonly mode?: unknown } | null;
+  readonly Kernel: { readonly mode?: unknown; readonly features?: { readonly maxTextureSize?: unknown } } | null;
   createKernel(source: string, settings: object): RawShortcut;
 }
 interface RawGpuClass {
@@ -89,7 +89,7 @@ function gpuFor(mode: GpujsMode): RawGpu {
   const cached = gpus.get(mode);
   if (cached) return cached;
   const lib = load();
-  if ('error' in lib) throw unavailable(`${lib.error}; use exact (onnxruntime/streaming) instead`);
+  if ('error' in lib) throw unavailable(`${lib.error}; install it (npm install gpu.js) or use a CPU path (exact, statevector)`);
   if (mode === 'gpu' && !lib.GPU.isHeadlessGLSupported) {
     throw unavailable(`mode 'gpu' needs headless-gl, but ${glReason(lib.dir)}; gpu.js would run in mode '${autoMode(lib.GPU)}' (use mode=auto)`);
   }
@@ -210,6 +210,12 @@ export function readVector(r: Resident): Float32Array {
 export function checkRan(mode: GpujsMode, ran: GpujsRan): GpujsRan {
   if (mode === 'gpu' && ran !== 'gpu') throw unavailable(`mode 'gpu' was requested but gpu.js ran the kernel in mode '${ran}'`);
   return ran;
+}
+
+/** The widest texture (in texels per side) kernels of `mode` may write: the GL limit, Infinity off GL. */
+export function maxTextureSize(mode: GpujsMode): number {
+  const size = gpuFor(mode).Kernel?.features?.maxTextureSize;
+  return typeof size === 'number' && size > 0 ? size : Infinity;
 }
 
 /** Ensures the gpu.js instance for `mode` can be created (throws the QattnError line otherwise). */

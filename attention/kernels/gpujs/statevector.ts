@@ -16,6 +16,7 @@
 import {
   checkRan, kernel1d, readVector, residentKernel, type GpujsKernel, type GpujsMode, type GpujsRan, type KernelThis, type Resident,
 } from './runtime.ts';
+import { copyKernel } from './attention-kernels.ts';
 
 /** Elements per partial sum (the host adds the N/CHUNK partials in float64). */
 export const CHUNK = 256;
@@ -49,11 +50,6 @@ export function updateKernel(this: KernelThis<Record<string, never>>, a: Float32
   let x = a[this.thread.x]!;
   if (flip > 0) x = x * sign[this.thread.x]!;
   return twoMean - x;
-}
-
-/** a_i (uploads a host vector as a resident result: the iterations then read and write device buffers). */
-export function copyKernel(this: KernelThis<Record<string, never>>, a: Float32Array): number {
-  return a[this.thread.x]!;
 }
 
 export interface GroverKernels {

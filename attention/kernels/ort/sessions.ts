@@ -39,14 +39,17 @@ export const MAX_CACHED_SESSIONS = 16;
 const cache = new Map<string, Promise<Ort.InferenceSession>>();
 
 /** Options of every cached session (exported so benchmarks can build an identical raw session). */
-export function sessionOptions(): Ort.InferenceSession.SessionOptions {
+export function sessionOptions(threads = 0): Ort.InferenceSession.SessionOptions {
   // Errors only: ORT's warnings (e.g. about unused initializers) are noise on a CLI's stderr.
-  return { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  const base: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  // threads = 0 leaves ORT's default (one intra-op thread per core); inter-op parallelism is never needed
+  // for a single attention node.
+  return threads > 0 ? { ...base, intraOpNumThreads: threads, interOpNumThreads: 1 } : base;
 }
 
 /** The cached session for a signature, building it on first use. Concurrent callers share one build. */
-export function getSession(sig: OrtSignature): Promise<Ort.InferenceSession> {
-  const key = signatureKey(sig);
+export function getSession(sig: OrtSignature, threads = 0): Promise<Ort.InferenceSession> {
+  const key = `${signatureKey(sig)}|threads=${threads}`;
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key); // re-insert: Map order is the LRU order
@@ -55,7 +58,7 @@ export function getSession(sig: OrtSignature): Promise<Ort.InferenceSession> {
   }
   const ort = loadOrt();
   if (ort instanceof Error) return Promise.reject(ort);
-  const created = ort.InferenceSession.create(buildAttentionModel(sig), sessionOptions());
+  const created = ort.InferenceSession.create(buildAttentionModel(sig), sessionOptions(threads));
   created.catch(() => cache.delete(key)); // a failed build is not cached
   cache.set(key, created);
   // Evicted sessions are only dropped, not released: a call may still be running on one, and the binding
