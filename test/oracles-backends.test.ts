@@ -138,6 +138,6 @@ test('clear QattnErrors: N < 1, M > N, qubits over the limit, NaN scores, unknow
   assert.throws(() => createBackend('statevector', { maxQubits: 10 }).prepare(markedOracle(2048, [0])), QattnError);
   assert.throws(() => thresholdOracle(new Float32Array([1, NaN]), 0), /NaN at index 1/);
   assert.throws(() => thresholdOracle(new Float32Array([1, 2]), NaN), /threshold must not be NaN/);
-  assert.throws(() => createBackend('qiskit'), /unknown quantum backend 'qiskit' \(valid: statevector or analytic\)/);
+  assert.throws(() => createBackend('qiskit'), /unknown quantum backend 'qiskit' \(valid: statevector, analytic or gpujs\)/);
   assert.throws(() => depolarizing(1.5), QattnError);
 });

@@ -73,7 +73,7 @@ test('qattn grover: bad input is a QattnError naming the problem', async () => {
     [['--n', '10', '--marked', '1', '--bogus'], /unknown flag '--bogus'/],
     [['--n', '10', '--marked', '11'], /--marked M = 11 exceeds --n N = 10/],
     [['--n', '0', '--marked', '0'], /--n must be in \[1/],
-    [['--n', '10', '--marked', '1', '--backend', 'qiskit'], /valid: statevector or analytic/],
+    [['--n', '10', '--marked', '1', '--backend', 'qiskit'], /valid: statevector, analytic or gpujs/],
     [['--n', '10', '--marked', '1', '--algorithm', 'shor'], /valid: known, bbht, max or topk/],
     [['--n', '134217728', '--marked', '1', '--backend', 'statevector'], /limit of 26 qubits/],
     [['--n', '10', '--marked', '1', '--noise', '0.1', '--hardware', 'superconducting'], /not both/],
