@@ -23,6 +23,8 @@ export async function runAttention(
   const mech = getMechanism(method);
   const options = resolveOptions(mech, given);
   validateInput(input);
+  const unavailable = mech.unavailableReason?.();
+  if (unavailable) throw new QattnError(unavailable);
   const reasons = mech.notSupportedReasons(input, options);
   if (reasons.length) throw new QattnError(`${mech.name} cannot run this input: ${reasons.join('; ')}`);
   const t0 = performance.now();

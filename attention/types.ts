@@ -113,6 +113,11 @@ export interface Mechanism {
    * should match exact attention within `tolerance.exhaustiveRelL2`; null if there is no such setting.
    */
   exhaustiveOptions(n: number): Options | null;
+  /**
+   * Why this mechanism cannot run on this machine at all — e.g. a missing optional dependency — or null.
+   * Omitted by mechanisms that always run.
+   */
+  unavailableReason?(): string | null;
   /** Why this mechanism cannot run this input with these options ([] = it can). */
   notSupportedReasons(input: AttentionInput, options: Options): string[];
   /** Runs the mechanism. `options` are complete (defaults filled in) and validated. */

@@ -14,7 +14,7 @@ import { depolarizing } from '../oracles/noise.ts';
 import { HELP_FLAG, intFlag, numberFlag, parseFlags, processIo, type CliIo } from './args.ts';
 
 export const GROVER_USAGE = `usage: qattn grover --n N (--marked M | --scores S.npy --threshold T) [--algorithm known|bbht|max|topk]
-                    [--k K] [--backend statevector|analytic] [--noise P | --hardware PROFILE]
+                    [--k K] [--backend statevector|analytic|gpujs] [--noise P | --hardware PROFILE]
                     [--runs R] [--seed S] [--json]
 
 Simulates quantum search over N items (padded to 2^⌈log₂N⌉ states) and reports oracle calls, success and

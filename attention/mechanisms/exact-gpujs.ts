@@ -12,7 +12,7 @@ import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } 
 import { emptyCost } from '../types.ts';
 import { optString } from '../options.ts';
 import { GPUJS_REL_L2, gpujsAttention, gpujsCannotRunReason } from '../kernels/gpujs/attention.ts';
-import { GPUJS_MODES, gpujsStatus, type GpujsMode } from '../kernels/gpujs/runtime.ts';
+import { GPUJS_MODES, gpujsStatus, gpujsUnavailableReason, type GpujsMode } from '../kernels/gpujs/runtime.ts';
 import { exactScoreEvaluations } from './exact.ts';
 
 /** The same counts as `exact`: the kernels compute every visible score once. */
@@ -55,8 +55,11 @@ export const exactGpujs: Mechanism = {
   exhaustiveOptions(): Options {
     return {};
   },
+  unavailableReason(): string | null {
+    return gpujsUnavailableReason();
+  },
   notSupportedReasons(input: AttentionInput): string[] {
-    const reason = gpujsCannotRunReason(input);
+    const reason = this.unavailableReason?.() ?? gpujsCannotRunReason(input);
     return reason ? [reason] : [];
   },
   async attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {

@@ -84,12 +84,20 @@ function unavailable(reason: string): QattnError {
   return new QattnError(`gpu.js path unavailable: ${reason}`);
 }
 
+const INSTALL_HINT = 'install it (npm install gpu.js) or use a CPU path (exact, statevector)';
+
+/** One line saying why gpu.js cannot be used at all here, or null when it loads. */
+export function gpujsUnavailableReason(): string | null {
+  const lib = load();
+  return 'error' in lib ? unavailable(`${lib.error}; ${INSTALL_HINT}`).message : null;
+}
+
 /** The gpu.js instance for a qattn mode (one per mode, reused: kernels compile once per instance). */
 function gpuFor(mode: GpujsMode): RawGpu {
   const cached = gpus.get(mode);
   if (cached) return cached;
   const lib = load();
-  if ('error' in lib) throw unavailable(`${lib.error}; install it (npm install gpu.js) or use a CPU path (exact, statevector)`);
+  if ('error' in lib) throw unavailable(`${lib.error}; ${INSTALL_HINT}`);
   if (mode === 'gpu' && !lib.GPU.isHeadlessGLSupported) {
     throw unavailable(`mode 'gpu' needs headless-gl, but ${glReason(lib.dir)}; gpu.js would run in mode '${autoMode(lib.GPU)}' (use mode=auto)`);
   }
