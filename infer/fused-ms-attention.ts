@@ -40,7 +40,7 @@ function maskIndexRule(t: HostTensor | undefined, b: number, s: number, id: stri
   }
   if (dims.length === 2 && dims[0] === b && dims[1] === s) return (bi, _i, j) => !(v[bi * s + j]! > 0);
   if (dims.length === 3 && dims[0] === b && dims[1] === s && dims[2] === s) return (bi, i, j) => !(v[(bi * s + i) * s + j]! > 0);
-  if (dims.length === 4) throw new QattnError(`${id}: a 4-D mask_index is not implemented by onnxruntime's CPU Attention kernel`);
+  if (dims.length === 4) throw new QattnError(`${id}: onnxruntime's CPU Attention kernel does not support a 4-D mask_index`);
   throw new QattnError(`${id}: mask_index [${dims}] is none of [B], [2B], [B, T], [B, S, T] for B=${b}, S=T=${s}`);
 }
 
