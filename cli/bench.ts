@@ -62,9 +62,9 @@ function outDir(flags: Flags): string {
  * Charts hook — the single call site for chart rendering (bench/render.ts: Vega-Lite charts + index.html).
  * Imported lazily: vega and sharp are heavy, and `--no-charts` or a failing import must not cost a run.
  */
-async function renderCharts(paths: OutputPaths): Promise<void> {
+async function renderCharts(paths: OutputPaths): Promise<string> {
   const { renderAll } = await import('../bench/render.ts');
-  await renderAll(paths.json, paths.dir);
+  return (await renderAll(paths.json, paths.dir)).report;
 }
 
 export async function benchCommand(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -99,7 +99,11 @@ export async function benchCommand(argv: string[], io: CliIo = processIo): Promi
     if (flags.json) io.out(JSON.stringify(doc, null, 1));
     else io.out(`${formatSummary(records, doc.fits)}\n\nresults: ${paths.json} (${records.length} cells, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     // After the results are safely written and reported, so a chart failure never costs a run.
-    if (!flags['no-charts']) await renderCharts(paths);
+    if (!flags['no-charts']) {
+      const report = await renderCharts(paths);
+      // stderr under --json, so stdout stays one JSON document.
+      (flags.json ? io.err : io.out)(`report: ${report} (charts beside it)`);
+    }
     return 0;
   } finally {
     journal.close();
