@@ -1,6 +1,6 @@
 /**
  * The end-of-run summary printed by `qattn bench`: per (workload, mode), tables of method × n for median
- * time, first-call time, relative L2 error, mass recall and oracle calls; then cells that did not run, the
+ * time, first-call time, relative L2 error, mass recall, oracle calls and modeled QPU time; then cells that did not run, the
  * scaling fits, and the theory check.
  */
 import { formatCount, formatMs, formatN, formatSci, table } from './format.ts';
@@ -48,6 +48,29 @@ function metricTable(records: readonly BenchRecord[], metric: Metric): string | 
   return any ? `${metric.title}:\n${table(['method', ...ns.map(formatN)], rows)}` : null;
 }
 
+/**
+ * Modeled QPU seconds of quantum mechanisms, one row per (method, hardware profile): the third speed number,
+ * printed apart from the simulator's wall time above so the two are never read as one.
+ */
+function qpuTable(records: readonly BenchRecord[]): string | null {
+  const quantum = records.filter((r): r is OkRecord => r.status === 'ok' && r.modeledQpuSeconds !== null);
+  if (!quantum.length) return null;
+  const ns = [...new Set(records.map((r) => r.n))].sort((a, b) => a - b);
+  const rows: string[][] = [];
+  for (const method of new Set(quantum.map((r) => r.method))) {
+    const mine = quantum.filter((r) => r.method === method);
+    for (const profile of new Set(mine.flatMap((r) => Object.keys(r.modeledQpuSeconds ?? {})))) {
+      const cell = (n: number): string => {
+        const v = mine.find((r) => r.n === n)?.modeledQpuSeconds?.[profile];
+        return v === undefined ? '' : formatMs(v * 1000);
+      };
+      rows.push([`${method} @ ${profile}`, ...ns.map(cell)]);
+    }
+  }
+  const title = 'modeled QPU time of one call, all m queries (hardware model incl. QRAM loading; not the simulator time above):';
+  return `${title}\n${table(['method @ profile', ...ns.map(formatN)], rows)}`;
+}
+
 function failures(records: readonly BenchRecord[]): string | null {
   const bad = records.filter((r) => r.status !== 'ok');
   if (!bad.length) return null;
@@ -85,6 +108,8 @@ export function formatSummary(records: readonly BenchRecord[], fits: readonly Fi
       const t = metricTable(rs, m);
       if (t) parts.push(t);
     }
+    const q = qpuTable(rs);
+    if (q) parts.push(q);
   }
   const f = failures(records);
   if (f) parts.push(f);
