@@ -7,7 +7,7 @@ import type { CliIo } from '../cli/args.ts';
 import { benchCommand } from '../cli/bench.ts';
 import { main } from '../cli/main.ts';
 import { CHARTS } from '../bench/charts/index.ts';
-import { costRows, theoryCurves, topK } from '../bench/charts/cost-vs-n.ts';
+import { costRows, overlapNotes, theoryCurves, topK, type CostRow } from '../bench/charts/cost-vs-n.ts';
 import { crossoverAnalysis, formatPow2 } from '../bench/charts/crossover-analysis.ts';
 import { crossoverRows, qpuSeries } from '../bench/charts/crossover.ts';
 import { breakEvenN, fitQpuModel, scanTime } from '../bench/charts/crossover-model.ts';
@@ -129,6 +129,17 @@ test('cost-vs-n data are the records’ counts per query, with n, √(kn), √n,
   for (const w of ['gaussian', 'other']) {
     for (const p of new Set(wider.map((r) => r.panel))) assert.ok(wider.some((r) => r.workload === w && r.panel === p), `${w} × ${p}`);
   }
+});
+
+test('cost-vs-n names the measured lines that coincide (they would hide one another)', () => {
+  const line = (series: string, values: number[], panel = 'score evaluations / query'): CostRow[] =>
+    values.map((value, i) => ({ kind: 'measured', workload: 'gaussian', panel, series, n: 2 ** (7 + i), value, end: false }));
+  const rows = [
+    ...line('exact', [128, 256]), ...line('topk-exact', [128, 256.5]), ...line('lsh', [5, 9]),
+    ...line('grover-topk', [32, 32]), ...line('ann-topk', [32, 40]),
+  ];
+  assert.deepEqual(overlapNotes(rows), ['coinciding lines (drawn on top of one another):', 'score evaluations / query: exact = topk-exact']);
+  assert.deepEqual(overlapNotes(line('lsh', [5, 9])), []);
 });
 
 test('fidelity charts: relL2 and mass recall per record, Pareto front at the largest n', async () => {

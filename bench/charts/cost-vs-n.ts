@@ -72,6 +72,37 @@ export function costRows(doc: ResultsDoc): CostRow[] {
   return rows;
 }
 
+/** Methods whose measured lines coincide (every n within 1 %) in one (workload, panel) cell. */
+function coincidingGroups(inCell: readonly CostRow[]): string[][] {
+  const series = distinct(inCell.map((r) => r.series));
+  const line = (s: string): Map<number, number> => new Map(inCell.filter((r) => r.series === s).map((r) => [r.n, r.value]));
+  const same = (a: Map<number, number>, b: Map<number, number>): boolean =>
+    a.size === b.size && [...a].every(([n, v]) => b.has(n) && Math.abs(b.get(n)! - v) <= 0.01 * Math.max(v, b.get(n)!));
+  const groups: string[][] = [];
+  for (const s of series) {
+    const g = groups.find((grp) => same(line(grp[0]!), line(s)));
+    if (g) g.push(s);
+    else groups.push([s]);
+  }
+  return groups.filter((g) => g.length > 1);
+}
+
+/**
+ * Subtitle lines naming measured lines that coincide (e.g. exact, topk-exact and dequantized-topk all evaluating
+ * n scores per query): drawn on top of one another, only the last would be visible.
+ */
+export function overlapNotes(rows: readonly CostRow[]): string[] {
+  const measured = rows.filter((r) => r.kind === 'measured');
+  const notes = new Set<string>();
+  for (const panel of distinct(measured.map((r) => r.panel))) {
+    for (const workload of distinct(measured.map((r) => r.workload))) {
+      const groups = coincidingGroups(measured.filter((r) => r.panel === panel && r.workload === workload));
+      if (groups.length) notes.add(`${panel}: ${groups.map((g) => g.join(' = ')).join('; ')}`);
+    }
+  }
+  return notes.size ? ['coinciding lines (drawn on top of one another):', ...notes] : [];
+}
+
 export function costVsNSpec(doc: ResultsDoc): ChartSpec {
   const rows = costRows(doc);
   if (!rows.length) return emptyChart('Cost counts vs context length', 'no method of this run reported score evaluations, oracle calls or samples');
@@ -80,7 +111,7 @@ export function costVsNSpec(doc: ResultsDoc): ChartSpec {
     title: {
       text: 'Cost counts vs context length',
       subtitle: [`hardware-independent counts per query, log–log; ${runShape(doc)}`,
-        'grey dashed: reference curves n, √(kn), √n, log₂ n (constant 1; compare slopes)'],
+        'grey dashed: reference curves n, √(kn), √n, log₂ n (constant 1; compare slopes)', ...overlapNotes(rows)],
     },
     data: { values: rows },
     facet: {
@@ -123,6 +154,7 @@ export const costVsNChart: ChartDef = {
   caption: 'Counts every mechanism reports, per query (results.json sums them over queries): score evaluations, ' +
     'oracle calls (quantum search) and samples (sampling methods). Grey dashed lines are the scalings the ' +
     'algorithms promise — n for a dense scan, √(kn) for quantum top-k (Dürr et al., quant-ph/0401091), √n for ' +
-    'Grover search, log₂ n — drawn with constant 1, so compare slopes, not heights.',
+    'Grover search, log₂ n — drawn with constant 1, so compare slopes, not heights. Lines that coincide ' +
+    'are named in the subtitle ("a = b").',
   build: costVsNSpec,
 };
