@@ -12,7 +12,7 @@ import { crossoverAnalysis, formatPow2 } from '../bench/charts/crossover-analysi
 import { crossoverRows, qpuSeries } from '../bench/charts/crossover.ts';
 import { breakEvenN, fitQpuModel, scanTime } from '../bench/charts/crossover-model.ts';
 import { fidelityRows } from '../bench/charts/fidelity-vs-n.ts';
-import { largestNRecords, paretoFront, paretoRows } from '../bench/charts/fidelity-vs-cost.ts';
+import { largestNRecords, paretoFront, paretoRows, workPerQuery } from '../bench/charts/fidelity-vs-cost.ts';
 import { GROVER_M, GROVER_N, GROVER_SHOTS, groverRows } from '../bench/charts/grover-success.ts';
 import { gpuCompetitors, loadGpuReference } from '../bench/charts/gpu-reference.ts';
 import { PNG_SCALE, renderCharts, type RenderedChart } from '../bench/render.ts';
@@ -155,6 +155,14 @@ test('fidelity charts: relL2 and mass recall per record, Pareto front at the lar
   assert.ok(largestNRecords(doc).every((r) => r.n === maxN));
   const pr = paretoRows(doc);
   assert.equal(pr.length, largestNRecords(doc).length);
+  // Work = classical dot products (scores, LSH hash and Performer feature projections) + oracle calls, per query.
+  for (const r of largestNRecords(doc)) {
+    const extras = (r.cost.extra['hashEvaluations'] ?? 0) + (r.cost.extra['featureEvaluations'] ?? 0);
+    const total = (r.cost.scoreEvaluations ?? 0) + (r.cost.oracleQueries ?? 0) + extras;
+    assert.equal(workPerQuery(r), total > 0 ? total / r.m : null, r.method);
+  }
+  const lshRec = largestNRecords(doc).find((r) => r.method === 'lsh')!;
+  assert.ok(workPerQuery(lshRec)! > (lshRec.cost.scoreEvaluations ?? 0) / lshRec.m, 'LSH hash projections count as work');
   const best = pr.reduce((a, b) => (b.relL2 < a.relL2 ? b : a));
   assert.ok(best.frontTime && best.frontWork !== undefined, 'the most accurate method is on the time front');
   // Hand example: (1,5) (2,3) (3,4) (4,1) (2,3) → (3,4) is dominated by (2,3); both (2,3) copies stay.

@@ -22,10 +22,14 @@
 import { QattnError } from '../../core/errors.ts';
 import { createRng } from '../../core/rng.ts';
 import type { Rng } from '../../core/rng.ts';
-import { optNumber } from '../options.ts';
+import { optNumber, optString } from '../options.ts';
+import { MAX_SQ_NORM, featureShifts, ortKeySums, ortProject, scaledFeaturesT } from '../kernels/ort/favor.ts';
+import { ortUnavailableReason } from '../kernels/ort/sessions.ts';
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, visibleKeys } from '../validate.ts';
+
+const PATHS = ['auto', 'ort', 'js'] as const;
 
 /** A d-row block of orthonormal Gaussian directions by modified Gram–Schmidt (rows redrawn if degenerate). */
 function orthonormalBlock(rng: Rng, d: number): Float64Array {
@@ -115,30 +119,98 @@ function readQuery(ps: PrefixSums, a: Float64Array, dv: number, out: Float32Arra
   for (let c = 0; c < dv; c++) out[i * dv + c] = num[c]! / den;
 }
 
-async function attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
-  const { m, n, d, dv } = input;
-  const r = optNumber(options, 'features');
-  const w = orthogonalFeatures(createRng(input.seed ?? 0), r, d);
-  const sqrtScale = Math.sqrt(effectiveScale(input));
-  const ps: PrefixSums = { b: new Float64Array(r).fill(-Infinity), z: new Float64Array(r), s: new Float64Array(r * dv) };
-  const a = new Float64Array(r);
+/** Empty key sums (no key added yet): every B_f = −∞. */
+function emptySums(r: number, dv: number): PrefixSums {
+  return { b: new Float64Array(r).fill(-Infinity), z: new Float64Array(r), s: new Float64Array(r * dv) };
+}
+
+/**
+ * The prefix-sum sweep both paths share: query i first adds keys up to visibleKeys(i) (from key `from` on;
+ * the keys before are already in `ps`), then reads the sums. `keyRow`/`queryRow` write a row's log-features
+ * into their second argument. Returns O and Σ_i visible keys.
+ */
+function sweep(
+  input: AttentionInput, ps: PrefixSums, from: number,
+  keyRow: (j: number, a: Float64Array) => void, queryRow: (i: number, a: Float64Array) => void,
+): { out: Float32Array; visible: number } {
+  const { m, dv } = input;
+  const a = new Float64Array(ps.b.length);
   const out = new Float32Array(m * dv);
-  let added = 0, visible = 0;
+  let added = from, visible = 0;
   for (let i = 0; i < m; i++) {
     const vis = visibleKeys(input, i);
     for (; added < vis; added++) {
-      logFeatures(w, r, d, input.k, added, sqrtScale, input.mask ? input.mask[added]! : 0, a);
+      keyRow(added, a);
       addKey(ps, a, input.v, added, dv);
     }
     visible += vis;
-    logFeatures(w, r, d, input.q, i, sqrtScale, 0, a);
+    queryRow(i, a);
     readQuery(ps, a, dv, out, i);
   }
+  return { out, visible };
+}
+
+/** The original float64 loops: O((m+n)·r·d) log-features, each key added to the prefix sums in turn. */
+function attendJs(input: AttentionInput, w: Float64Array, r: number, sqrtScale: number): { out: Float32Array; visible: number } {
+  const { d, mask } = input;
+  return sweep(input, emptySums(r, input.dv), 0,
+    (j, a) => logFeatures(w, r, d, input.k, j, sqrtScale, mask ? mask[j]! : 0, a),
+    (i, a) => logFeatures(w, r, d, input.q, i, sqrtScale, 0, a));
+}
+
+/**
+ * The same sweep with the dense products in onnxruntime (kernels/ort/favor.ts): the keys every query sees
+ * (all n, or the first n − m + 1 under causal) are summed there in one pass; the rest, and the queries, get
+ * their log-features projected there and go through addKey/readQuery as in JS.
+ */
+async function attendOrt(input: AttentionInput, w: Float64Array, r: number, sqrtScale: number, shifts: Shifts): Promise<{ out: Float32Array; visible: number }> {
+  const { m, n, d, dv } = input;
+  const wt = scaledFeaturesT(w, r, d, sqrtScale);
+  const prefix = Math.min(n, visibleKeys(input, 0)); // ≥ 1: validateInput keeps causal m ≤ n
+  let ps = emptySums(r, dv);
+  if (shifts.k.subarray(0, prefix).some((x) => x > -Infinity)) { // else B = −∞ and ORT's exp(a − B) is NaN
+    const sums = await ortKeySums(input.k.subarray(0, prefix * d), input.v.subarray(0, prefix * dv), shifts.k.subarray(0, prefix), wt, { rows: prefix, d, r, dv });
+    ps = { b: Float64Array.from(sums.b), z: Float64Array.from(sums.z), s: Float64Array.from(sums.s) };
+  }
+  const rest = prefix < n ? await ortProject(input.k.subarray(prefix * d), shifts.k.subarray(prefix), wt, { rows: n - prefix, d, r }) : new Float32Array(0);
+  const queries = await ortProject(input.q, shifts.q, wt, { rows: m, d, r });
+  return sweep(input, ps, prefix,
+    (j, a) => a.set(rest.subarray((j - prefix) * r, (j - prefix + 1) * r)),
+    (i, a) => a.set(queries.subarray(i * r, (i + 1) * r)));
+}
+
+/** Per-row shifts −‖x′‖²/2 (+ mask) of K and Q, or null where some norm is too large for float32 features. */
+interface Shifts { readonly k: Float32Array; readonly q: Float32Array }
+
+function ortShifts(input: AttentionInput, sqrtScale: number): Shifts | null {
+  const k = featureShifts(input.k, input.n, input.d, sqrtScale, input.mask);
+  const q = k && featureShifts(input.q, input.m, input.d, sqrtScale);
+  return k && q ? { k, q } : null;
+}
+
+/** Why path=ort cannot run this input, or null. */
+function ortCannotRunReason(input: AttentionInput): string | null {
+  const unavailable = ortUnavailableReason();
+  if (unavailable) return unavailable;
+  if (ortShifts(input, Math.sqrt(effectiveScale(input))) === null) {
+    return `a Q or K row has ‖x·√scale‖² > ${MAX_SQ_NORM}, beyond what float32 features hold; use path=js`;
+  }
+  return null;
+}
+
+async function attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
+  const { m, n, d } = input;
+  const r = optNumber(options, 'features');
+  const w = orthogonalFeatures(createRng(input.seed ?? 0), r, d);
+  const sqrtScale = Math.sqrt(effectiveScale(input));
+  // auto: ORT where it is loadable and the norms fit float32; notSupportedReasons has vetted path=ort.
+  const shifts = optString(options, 'path') !== 'js' && ortUnavailableReason() === null ? ortShifts(input, sqrtScale) : null;
+  const { out, visible } = shifts ? await attendOrt(input, w, r, sqrtScale, shifts) : attendJs(input, w, r, sqrtScale);
   const cost = emptyCost();
   cost.scoreEvaluations = 0;
   cost.selectedPerQuery = visible / m;
   cost.extra.featureEvaluations = (m + n) * r;
-  return { out, cost, path: input.causal ? 'favor+-prefix' : 'favor+' };
+  return { out, cost, path: shifts ? 'ort' : 'js' };
 }
 
 export const performer: Mechanism = {
@@ -148,6 +220,13 @@ export const performer: Mechanism = {
   reference: 'Choromanski et al., Rethinking Attention with Performers, arXiv 2009.14794',
   options: [
     { name: 'features', type: 'int', default: 256, min: 1, max: 65536, description: 'random features r (error falls like 1/√r)' },
+    {
+      name: 'path',
+      type: 'enum',
+      default: 'auto',
+      values: PATHS,
+      description: 'auto: onnxruntime (float32, one thread) for the dense products where it can run, else js; ort; js (float64 loops)',
+    },
   ],
   tolerance: {
     exhaustiveRelL2: Infinity,
@@ -155,9 +234,12 @@ export const performer: Mechanism = {
   },
   costFields: ['scoreEvaluations', 'selectedPerQuery', 'extra.featureEvaluations'],
   exhaustiveOptions: () => null,
-  notSupportedReasons: (input) =>
-    input.mask && input.mask.length !== input.n
-      ? ['a per-query (m×n) mask does not factorise through φ(q)·φ(k); only a length-n key mask can be folded into the key features']
-      : [],
+  notSupportedReasons: (input, options) => {
+    if (input.mask && input.mask.length !== input.n) {
+      return ['a per-query (m×n) mask does not factorise through φ(q)·φ(k); only a length-n key mask can be folded into the key features'];
+    }
+    const reason = optString(options, 'path') === 'ort' ? ortCannotRunReason(input) : null;
+    return reason ? [reason] : [];
+  },
   attend,
 };
