@@ -13,6 +13,7 @@ import { referenceAttention64 } from '../attention/kernels/reference.ts';
 import { annTopk } from '../attention/mechanisms/ann-topk.ts';
 import { logCollisionProbability, lsh } from '../attention/mechanisms/lsh.ts';
 import { orthogonalFeatures, performer } from '../attention/mechanisms/performer.ts';
+import { ortUnavailableReason } from '../attention/kernels/ort/sessions.ts';
 import { topkExact } from '../attention/mechanisms/topk-exact.ts';
 import { resolveOptions } from '../attention/options.ts';
 import { runAttention } from '../attention/run.ts';
@@ -177,11 +178,42 @@ function naiveFavor(input: AttentionInput, r: number): Float64Array {
 describe('performer (FAVOR+)', () => {
   it('equals the textbook FAVOR+ formula (stabiliser and prefix sums are exact rearrangements)', async () => {
     const mask = new Float32Array(30).map((_, j) => (j === 4 ? -Infinity : (j % 3) * 0.5));
-    for (const extra of [{}, { causal: true }, { mask }]) {
-      const input = { ...gaussianInput({ m: 10, n: 30, d: 6, dv: 3, seed: 10, qkScale: 0.7, ...extra }), seed: 5 };
-      const res = await attend(performer, input, { features: 40 });
-      assert.ok(relL2(res.out, naiveFavor(input, 40)) < 1e-6, JSON.stringify(extra));
+    for (const path of ['js', 'auto']) {
+      for (const extra of [{}, { causal: true }, { mask }]) {
+        const input = { ...gaussianInput({ m: 10, n: 30, d: 6, dv: 3, seed: 10, qkScale: 0.7, ...extra }), seed: 5 };
+        const res = await attend(performer, input, { features: 40, path });
+        assert.ok(relL2(res.out, naiveFavor(input, 40)) < 1e-6, `${path} ${JSON.stringify(extra)}`);
+      }
     }
+  });
+
+  it('the ORT path agrees with the float64 JS path to float32 rounding', { skip: ortUnavailableReason() ?? false }, async () => {
+    const n = 300;
+    const mask = new Float32Array(n).map((_, j) => (j % 7 === 2 ? -Infinity : (j % 5) * 0.3 - 0.6));
+    // Causal m < n: keys 0…n−m go through ORT's one-pass sums, the rest through the JS sweep.
+    const cases = [{ m: 16 }, { m: 16, causal: true }, { m: n, causal: true }, { m: 16, mask }, { m: 16, causal: true, mask }];
+    for (const [c, extra] of cases.entries()) {
+      const input = { ...gaussianInput({ n, d: 16, dv: 8, seed: 20 + c, qkScale: 0.8, ...extra }), seed: 30 + c };
+      const viaOrt = await attend(performer, input, { path: 'ort' });
+      const viaJs = await attend(performer, input, { path: 'js' });
+      assert.equal(viaOrt.path, 'ort');
+      assert.equal(viaJs.path, 'js');
+      assert.ok(relL2(viaOrt.out, viaJs.out) < 1e-5, `case ${c}: relL2 ${relL2(viaOrt.out, viaJs.out)}`);
+      assert.deepEqual(viaOrt.cost, viaJs.cost);
+    }
+  });
+
+  it('ORT path: keys masked before every query sees one, and norms too large for float32', { skip: ortUnavailableReason() ?? false }, async () => {
+    // Causal m = 4, n = 10: query 0 sees keys 0…6, all masked, so ORT's sums are skipped and its row is 0.
+    const mask = new Float32Array(10).map((_, j) => (j < 7 ? -Infinity : 0));
+    const input = { ...gaussianInput({ m: 4, n: 10, d: 4, dv: 3, seed: 40, causal: true, mask }), seed: 2 };
+    const viaOrt = await attend(performer, input, { path: 'ort' });
+    assert.deepEqual(Array.from(viaOrt.out.subarray(0, 3)), [0, 0, 0]);
+    assert.ok(relL2(viaOrt.out, (await attend(performer, input, { path: 'js' })).out) < 1e-5);
+    // ‖q′‖² ≈ 1e34 would overflow float32 features: path=ort is refused, auto runs the float64 loops.
+    const huge = gaussianInput({ m: 2, n: 5, d: 4, dv: 2, seed: 41, qkScale: 1e17 });
+    assert.equal(performer.notSupportedReasons(huge, resolveOptions(performer, { path: 'ort' })).length, 1);
+    assert.equal((await attend(performer, huge)).path, 'js');
   });
 
   it('draws orthogonal blocks with χ_d row norms', () => {

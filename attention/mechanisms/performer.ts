@@ -18,12 +18,20 @@
  * running sums after key i + n − m (bottom-right aligned). Mask: a length-n mask factorises,
  * exp(s + mask_j) = exp(s)·exp(mask_j), so it is folded into key j's features (−∞ drops the key); an m×n mask
  * does not factorise through φ(q)·φ(k) and is refused.
+ *
+ * Paths (option `path`): 'js' is the float64 loops below, O((m+n)·r·(d+dv)) in plain TypeScript (~0.5 GMAC/s).
+ * 'ort' runs the dense products — the projections X·Wᵀ and the key sums Σ φ(k)·[v | 1] — in onnxruntime
+ * (kernels/ort/favor.ts), float32 on one thread, as a practitioner's Performer runs them on BLAS; that keeps
+ * wall-time comparisons with `exact` (also on ORT) fair. Same features, stabilisers and sweep; the outputs agree
+ * to float32 rounding (~1e-6 relative L2, test/classical-mechanisms.test.ts). Under causal only the keys every
+ * query sees go through ORT's one-pass sums; the rest are added in the JS sweep from ORT-projected features.
  */
 import { QattnError } from '../../core/errors.ts';
 import { createRng } from '../../core/rng.ts';
 import type { Rng } from '../../core/rng.ts';
 import { optNumber, optString } from '../options.ts';
-import { MAX_SQ_NORM, featureShifts, ortKeySums, ortProject, scaledFeaturesT } from '../kernels/ort/favor.ts';
+import { favorCannotRunReason, favorShifts, ortKeySums, ortProject, scaledFeaturesT } from '../kernels/ort/favor.ts';
+import type { FavorShifts } from '../kernels/ort/favor.ts';
 import { ortUnavailableReason } from '../kernels/ort/sessions.ts';
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
 import { emptyCost } from '../types.ts';
@@ -163,7 +171,7 @@ function attendJs(input: AttentionInput, w: Float64Array, r: number, sqrtScale: 
  * (all n, or the first n − m + 1 under causal) are summed there in one pass; the rest, and the queries, get
  * their log-features projected there and go through addKey/readQuery as in JS.
  */
-async function attendOrt(input: AttentionInput, w: Float64Array, r: number, sqrtScale: number, shifts: Shifts): Promise<{ out: Float32Array; visible: number }> {
+async function attendOrt(input: AttentionInput, w: Float64Array, r: number, sqrtScale: number, shifts: FavorShifts): Promise<{ out: Float32Array; visible: number }> {
   const { m, n, d, dv } = input;
   const wt = scaledFeaturesT(w, r, d, sqrtScale);
   const prefix = Math.min(n, visibleKeys(input, 0)); // ≥ 1: validateInput keeps causal m ≤ n
@@ -179,32 +187,13 @@ async function attendOrt(input: AttentionInput, w: Float64Array, r: number, sqrt
     (i, a) => a.set(queries.subarray(i * r, (i + 1) * r)));
 }
 
-/** Per-row shifts −‖x′‖²/2 (+ mask) of K and Q, or null where some norm is too large for float32 features. */
-interface Shifts { readonly k: Float32Array; readonly q: Float32Array }
-
-function ortShifts(input: AttentionInput, sqrtScale: number): Shifts | null {
-  const k = featureShifts(input.k, input.n, input.d, sqrtScale, input.mask);
-  const q = k && featureShifts(input.q, input.m, input.d, sqrtScale);
-  return k && q ? { k, q } : null;
-}
-
-/** Why path=ort cannot run this input, or null. */
-function ortCannotRunReason(input: AttentionInput): string | null {
-  const unavailable = ortUnavailableReason();
-  if (unavailable) return unavailable;
-  if (ortShifts(input, Math.sqrt(effectiveScale(input))) === null) {
-    return `a Q or K row has ‖x·√scale‖² > ${MAX_SQ_NORM}, beyond what float32 features hold; use path=js`;
-  }
-  return null;
-}
-
 async function attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
   const { m, n, d } = input;
   const r = optNumber(options, 'features');
   const w = orthogonalFeatures(createRng(input.seed ?? 0), r, d);
   const sqrtScale = Math.sqrt(effectiveScale(input));
   // auto: ORT where it is loadable and the norms fit float32; notSupportedReasons has vetted path=ort.
-  const shifts = optString(options, 'path') !== 'js' && ortUnavailableReason() === null ? ortShifts(input, sqrtScale) : null;
+  const shifts = optString(options, 'path') !== 'js' && ortUnavailableReason() === null ? favorShifts(input, sqrtScale) : null;
   const { out, visible } = shifts ? await attendOrt(input, w, r, sqrtScale, shifts) : attendJs(input, w, r, sqrtScale);
   const cost = emptyCost();
   cost.scoreEvaluations = 0;
@@ -238,7 +227,7 @@ export const performer: Mechanism = {
     if (input.mask && input.mask.length !== input.n) {
       return ['a per-query (m×n) mask does not factorise through φ(q)·φ(k); only a length-n key mask can be folded into the key features'];
     }
-    const reason = optString(options, 'path') === 'ort' ? ortCannotRunReason(input) : null;
+    const reason = optString(options, 'path') === 'ort' ? favorCannotRunReason(input) : null;
     return reason ? [reason] : [];
   },
   attend,

@@ -3,10 +3,11 @@
  * intra-op thread (like `exact`'s default, so per-core speed is what the benchmark compares).
  *
  * Two graphs with symbolic dimensions (rows, d, r features, dv), one cached session each:
- * - 'keys': a = K·W′ + shift, B = max over keys of a (per feature), E = exp(a − B), Z = Σ_j E_j and
- *   S = Eᵀ·V — the key sums of performer's prefix-sum state, relative to B. The n×r feature matrix never
- *   leaves ORT: done in JS, the max and exp passes alone take ~0.2 s at n·r = 2^24 (measured on one core),
- *   several times both products, and ORT's vectorised Exp is far cheaper.
+ * - 'keys': a = K·W′ + shift (one Gemm, shift broadcast as C), B = max over keys of a (per feature),
+ *   E = exp(a − B), Z = Σ_j E_j and S = Eᵀ·V — the key sums of performer's prefix-sum state, relative to B.
+ *   The n×r feature matrix never leaves ORT: in JS the max and exp passes alone took ~0.2 s at n·r = 2^24
+ *   (measured, one core), more than ORT's whole graph (~0.11 s at n = 2^16, d = dv = 64, r = 256).
+ *   A masked key's shift is −∞, so its row of a is −∞ and of E is 0.
  * - 'project': a = X·W′ + shift, the log-features of the queries (and of keys a causal call adds one by one).
  *
  * W′ = (W·√scale)ᵀ [d×r] and shift_j = −‖x_j·√scale‖²/2 + mask_j are made in JS (float64, then rounded), so
@@ -14,7 +15,9 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { DataType, attr, encodeModel, graph, model, node, opset, tensor, tensorValueInfo } from '../../../onnx/index.ts';
-import { loadOrt, sessionOptions } from './sessions.ts';
+import type { AttentionInput } from '../../types.ts';
+import { effectiveScale } from '../../validate.ts';
+import { loadOrt, ortUnavailableReason, sessionOptions } from './sessions.ts';
 
 type FavorGraph = 'keys' | 'project';
 
@@ -29,8 +32,7 @@ const OPSETS = [opset('', 17)];
 
 function keysGraph(): Uint8Array {
   const nodes = [
-    node('MatMul', ['x', 'wt'], ['xw']),
-    node('Add', ['xw', 'shift'], ['a']),
+    node('Gemm', ['x', 'wt', 'shift'], ['a']),
     node('ReduceMax', ['a'], ['b'], { attributes: [attr.ints('axes', [0]), attr.int('keepdims', 1)] }),
     node('Sub', ['a', 'b'], ['a_rel']),
     node('Exp', ['a_rel'], ['e']),
@@ -59,7 +61,7 @@ function keysGraph(): Uint8Array {
 function projectGraph(): Uint8Array {
   const g = graph({
     name: 'qattn_favor_project',
-    nodes: [node('MatMul', ['x', 'wt'], ['xw']), node('Add', ['xw', 'shift'], ['a'])],
+    nodes: [node('Gemm', ['x', 'wt', 'shift'], ['a'])],
     inputs: [
       tensorValueInfo('x', DataType.FLOAT, ['rows', 'd']),
       tensorValueInfo('wt', DataType.FLOAT, ['d', 'r']),
@@ -93,7 +95,7 @@ export function scaledFeaturesT(w: Float64Array, r: number, d: number, sqrtScale
  * shift_j = −‖x_j·√scale‖²/2 + mask_j (float64, rounded to float32; −∞ for a masked row), or null if some
  * row has ‖x′‖² > MAX_SQ_NORM.
  */
-export function featureShifts(x: Float32Array, rows: number, d: number, sqrtScale: number, mask?: Float32Array): Float32Array | null {
+function featureShifts(x: Float32Array, rows: number, d: number, sqrtScale: number, mask?: Float32Array): Float32Array | null {
   const out = new Float32Array(rows);
   for (let j = 0; j < rows; j++) {
     let sq = 0;
@@ -102,6 +104,26 @@ export function featureShifts(x: Float32Array, rows: number, d: number, sqrtScal
     out[j] = -sq / 2 + (mask ? mask[j]! : 0);
   }
   return out;
+}
+
+/** Per-row shifts of K (mask folded in) and Q. */
+export interface FavorShifts { readonly k: Float32Array; readonly q: Float32Array }
+
+/** The shifts of an input, or null where some Q or K norm is too large for float32 features. */
+export function favorShifts(input: AttentionInput, sqrtScale: number): FavorShifts | null {
+  const k = featureShifts(input.k, input.n, input.d, sqrtScale, input.mask);
+  const q = k && featureShifts(input.q, input.m, input.d, sqrtScale);
+  return k && q ? { k, q } : null;
+}
+
+/** Why performer's ORT path cannot run this input (one line), or null. O(size of Q and K). */
+export function favorCannotRunReason(input: AttentionInput): string | null {
+  const unavailable = ortUnavailableReason();
+  if (unavailable) return unavailable;
+  if (favorShifts(input, Math.sqrt(effectiveScale(input))) === null) {
+    return `a Q or K row has ‖x·√scale‖² > ${MAX_SQ_NORM}, beyond what float32 features hold; use path=js`;
+  }
+  return null;
 }
 
 function output(result: Ort.InferenceSession.OnnxValueMapType, name: string, length: number): Float32Array {
