@@ -4,22 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { main } from '../cli/main.ts';
-import type { CliIo } from '../cli/args.ts';
 import { parseLengths } from '../bench/lengths.ts';
 import { latestRun, timestampDir } from '../bench/output.ts';
+import { BIN, runCli } from './helpers/cli.ts';
 
-const BIN = fileURLToPath(new URL('../bin/qattn.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'qattn-bench-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const r = { code: -1, out: [] as string[], err: [] as string[] };
-  const io: CliIo = { out: (t) => void r.out.push(t), err: (t) => void r.err.push(t) };
-  r.code = await main(argv, io);
-  return r;
-}
+const run = runCli;
 
 test('--lengths takes numbers, 2^k and power-of-two ranges', () => {
   assert.deepEqual(parseLengths(['2^8..2^10', '100,2^4 4096'], 2 ** 24, 'decode'), [16, 100, 256, 512, 1024, 4096]);

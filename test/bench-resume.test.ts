@@ -4,11 +4,10 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cellKey } from '../bench/journal.ts';
 import { validateResults, type BenchRecord, type ResultsDoc } from '../bench/results.ts';
+import { BIN } from './helpers/cli.ts';
 
-const BIN = fileURLToPath(new URL('../bin/qattn.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'qattn-bench-resume-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 

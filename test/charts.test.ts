@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIo } from '../cli/args.ts';
 import { benchCommand } from '../cli/bench.ts';
-import { main } from '../cli/main.ts';
 import { CHARTS } from '../bench/charts/index.ts';
 import { costRows, overlapNotes, theoryCurves, topK, type CostRow } from '../bench/charts/cost-vs-n.ts';
 import { crossoverAnalysis, formatPow2 } from '../bench/charts/crossover-analysis.ts';
@@ -18,6 +17,7 @@ import { gpuCompetitors, loadGpuReference } from '../bench/charts/gpu-reference.
 import { PNG_SCALE, renderCharts, type RenderedChart } from '../bench/render.ts';
 import { validateResults, type OkRecord, type ResultsDoc } from '../bench/results.ts';
 import { groverSuccessProbability } from '../oracles/index.ts';
+import { runCli } from './helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qattn-charts-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -239,11 +239,7 @@ test('the GPU reference data is the repository copy, and nothing reads /work/sha
 });
 
 test('qattn chart / report: bad input is one line, exit 2, nothing written; good input writes every file', async () => {
-  const run = async (...argv: string[]): Promise<{ code: number; err: string[]; out: string[] }> => {
-    const r = { code: -1, err: [] as string[], out: [] as string[] };
-    r.code = await main(argv, { out: (t) => void r.out.push(t), err: (t) => void r.err.push(t) });
-    return r;
-  };
+  const run = runCli;
   writeFileSync(join(dir, 'bad.json'), '{"schemaVersion": 1,');
   writeFileSync(join(dir, 'invalid.json'), JSON.stringify({ schemaVersion: 1, meta: {}, records: [], fits: [] }));
   const cases: Array<[string, RegExp]> = [['missing.json', /cannot read results file .*no such file/], ['bad.json', /is not valid JSON/], ['invalid.json', /is not a qattn results file: \/meta must have required property/]];

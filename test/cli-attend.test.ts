@@ -4,8 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { main, reportError } from '../cli/main.ts';
+import { reportError } from '../cli/main.ts';
 import type { CliIo } from '../cli/args.ts';
 import { sumCosts } from '../cli/attend.ts';
 import { QattnError } from '../core/errors.ts';
@@ -15,19 +14,12 @@ import { resolveOptions } from '../attention/options.ts';
 import { referenceAttention64 } from '../attention/kernels/reference.ts';
 import { relL2 } from '../attention/fidelity.ts';
 import { emptyCost, type AttentionInput, type Mechanism } from '../attention/types.ts';
+import { BIN, runCli } from './helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qattn-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-const BIN = fileURLToPath(new URL('../bin/qattn.mjs', import.meta.url));
 
-interface Run { code: number; out: string[]; err: string[] }
-
-async function run(...argv: string[]): Promise<Run> {
-  const r: Run = { code: -1, out: [], err: [] };
-  const io: CliIo = { out: (t) => void r.out.push(t), err: (t) => void r.err.push(t) };
-  r.code = await main(argv, io);
-  return r;
-}
+const run = runCli;
 
 function spawnBin(...argv: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', timeout: 20_000 });

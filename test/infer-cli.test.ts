@@ -3,22 +3,18 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../cli/main.ts';
 import { readNpy, writeNpy } from '../io/npy.ts';
 import { encodeModel, graph, model, node, opset, tensorValueInfo, DataType, type ModelProto } from '../onnx/index.ts';
 import { bertModel, gpt2Model } from '../infer/synthetic.ts';
 import { infer } from '../infer/infer.ts';
 import { npyWorkload } from '../bench/workloads/npy.ts';
 import type { HostTensor } from '../infer/tensors.ts';
+import { runCli, type CliRun } from './helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qattn-infer-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out, err };
-}
+const run = (argv: string[]): Promise<CliRun> => runCli(...argv);
 
 /** Moves every initializer of more than 16 values into one external file next to the model. */
 function withExternalData(m: ModelProto, path: string): void {

@@ -10,12 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import type { CliIo } from '../cli/args.ts';
 import { benchCommand } from '../cli/bench.ts';
-import { main } from '../cli/main.ts';
 import { tryOpen } from '../cli/report.ts';
 import { CHARTS } from '../bench/charts/index.ts';
 import { validateResults, type BenchRecord, type ResultsDoc } from '../bench/results.ts';
+import { runCli } from './helpers/cli.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -26,13 +25,7 @@ const HOSTILE_WORKLOAD = `needle"><script>alert(2)</script>.npy`;
 const dir = mkdtempSync(join(tmpdir(), 'qattn-report-e2e-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run { code: number; out: string[]; err: string[] }
-async function run(...argv: string[]): Promise<Run> {
-  const r: Run = { code: -1, out: [], err: [] };
-  const io: CliIo = { out: (t) => void r.out.push(t), err: (t) => void r.err.push(t) };
-  r.code = await main(argv, io);
-  return r;
-}
+const run = runCli;
 
 /** The quick run's results plus records whose method, workload and reason are markup. */
 function hostile(doc: ResultsDoc): ResultsDoc {
