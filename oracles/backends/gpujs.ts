@@ -19,7 +19,7 @@ import { lastErrorCall, type Noise } from '../noise.ts';
 import { oracleSize, searchSpace, type Oracle } from '../oracle.ts';
 import { memoized, squared, type Backend, type PreparedSearch } from './backend.ts';
 import { createOracleEvaluator } from './marked-set.ts';
-import { sampleIndex } from './vector-ops.ts';
+import { massOn, sampleIndex } from './vector-ops.ts';
 
 export interface GpujsBackendOptions {
   /** Refuse index registers wider than this (default 26 qubits: a 256 MiB float32 vector). */
@@ -83,12 +83,7 @@ function prepare(oracle: Oracle, maxQubits: number, kernels: (size: number) => G
     isMarked: (i) => set.has(i),
     amplitudes: (r) => Float64Array.from(state(r)),
     probabilities: (r) => squared(Float64Array.from(state(r))),
-    markedProbability(r: number): number {
-      const a = state(r);
-      let p = 0;
-      for (let t = 0; t < marked.length; t++) p += a[marked[t]!]! ** 2;
-      return p;
-    },
+    markedProbability: (r) => massOn(state(r), marked),
     measure(r: number, rng: Rng, noise?: Noise): number {
       const last = lastErrorCall(noise, r, () => rng.next());
       if (last === 0) return sampleIndex(Float64Array.from(state(r)), rng.next());

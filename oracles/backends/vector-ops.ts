@@ -132,7 +132,7 @@ export function sampleIndex(a: Float64Array, u: number): number {
 }
 
 /** Probability mass on the given indices. */
-export function massOn(a: Float64Array, indices: Int32Array): number {
+export function massOn(a: ArrayLike<number>, indices: Int32Array): number {
   let s = 0;
   for (let k = 0; k < indices.length; k++) s += a[indices[k]!]! ** 2;
   return s;
