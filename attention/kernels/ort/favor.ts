@@ -17,7 +17,7 @@ import type * as Ort from 'onnxruntime-node';
 import { DataType, attr, encodeModel, graph, model, node, opset, tensor, tensorValueInfo } from '../../../onnx/index.ts';
 import type { AttentionInput } from '../../types.ts';
 import { effectiveScale } from '../../validate.ts';
-import { loadOrt, ortUnavailableReason, sessionOptions } from './sessions.ts';
+import { cachedSession, loadOrt, ortUnavailableReason } from './sessions.ts';
 
 type FavorGraph = 'keys' | 'project';
 
@@ -73,15 +73,8 @@ function projectGraph(): Uint8Array {
 }
 
 // Every dimension is symbolic, so one session per graph serves all shapes, scales and seeds.
-const sessions = new Map<FavorGraph, Promise<Ort.InferenceSession>>();
-
-function session(ort: typeof Ort, kind: FavorGraph): Promise<Ort.InferenceSession> {
-  const hit = sessions.get(kind);
-  if (hit) return hit;
-  const created = ort.InferenceSession.create(kind === 'keys' ? keysGraph() : projectGraph(), sessionOptions(1));
-  created.catch(() => sessions.delete(kind)); // a failed build is not cached
-  sessions.set(kind, created);
-  return created;
+function session(kind: FavorGraph): Promise<Ort.InferenceSession> {
+  return cachedSession(`favor|${kind}`, kind === 'keys' ? keysGraph : projectGraph, 1);
 }
 
 /** (W·√scale)ᵀ as float32 [d×r], from W [r×d] float64. */
@@ -141,7 +134,7 @@ export async function ortKeySums(
   const ort = loadOrt();
   if (ort instanceof Error) throw ort;
   const { rows, d, r, dv } = dims;
-  const result = await (await session(ort, 'keys')).run({
+  const result = await (await session('keys')).run({
     x: new ort.Tensor('float32', k, [rows, d]),
     wt: new ort.Tensor('float32', wt, [d, r]),
     shift: new ort.Tensor('float32', shift, [rows, 1]),
@@ -155,7 +148,7 @@ export async function ortProject(x: Float32Array, shift: Float32Array, wt: Float
   const ort = loadOrt();
   if (ort instanceof Error) throw ort;
   const { rows, d, r } = dims;
-  const result = await (await session(ort, 'project')).run({
+  const result = await (await session('project')).run({
     x: new ort.Tensor('float32', x, [rows, d]),
     wt: new ort.Tensor('float32', wt, [d, r]),
     shift: new ort.Tensor('float32', shift, [rows, 1]),

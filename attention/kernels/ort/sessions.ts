@@ -47,20 +47,24 @@ export function sessionOptions(threads = 0): Ort.InferenceSession.SessionOptions
   return threads > 0 ? { ...base, intraOpNumThreads: threads, interOpNumThreads: 1 } : base;
 }
 
-/** The cached session for a signature, building it on first use. Concurrent callers share one build. */
-export function getSession(sig: OrtSignature, threads = 0): Promise<Ort.InferenceSession> {
-  const key = `${signatureKey(sig)}|threads=${threads}`;
-  const hit = cache.get(key);
+/**
+ * The cached session for a model, keyed by `key` (which must identify the graph) and the thread count; `build`
+ * makes the model bytes on first use. Concurrent callers share one build. Every ORT session of qattn's own
+ * kernels goes through here, so one LRU bound and `releaseSessions` cover them all.
+ */
+export function cachedSession(key: string, build: () => Uint8Array, threads = 0): Promise<Ort.InferenceSession> {
+  const full = `${key}|threads=${threads}`;
+  const hit = cache.get(full);
   if (hit) {
-    cache.delete(key); // re-insert: Map order is the LRU order
-    cache.set(key, hit);
+    cache.delete(full); // re-insert: Map order is the LRU order
+    cache.set(full, hit);
     return hit;
   }
   const ort = loadOrt();
   if (ort instanceof Error) return Promise.reject(ort);
-  const created = ort.InferenceSession.create(buildAttentionModel(sig), sessionOptions(threads));
-  created.catch(() => cache.delete(key)); // a failed build is not cached
-  cache.set(key, created);
+  const created = ort.InferenceSession.create(build(), sessionOptions(threads));
+  created.catch(() => cache.delete(full)); // a failed build is not cached
+  cache.set(full, created);
   // Evicted sessions are only dropped, not released: a call may still be running on one, and the binding
   // frees a session's native memory when its JS object is collected.
   while (cache.size > MAX_CACHED_SESSIONS) {
@@ -68,6 +72,11 @@ export function getSession(sig: OrtSignature, threads = 0): Promise<Ort.Inferenc
     cache.delete(oldest);
   }
   return created;
+}
+
+/** The cached attention session for a signature (graphs.ts). */
+export function getSession(sig: OrtSignature, threads = 0): Promise<Ort.InferenceSession> {
+  return cachedSession(`attention|${signatureKey(sig)}`, () => buildAttentionModel(sig), threads);
 }
 
 /** Number of sessions currently cached (for tests of the cache). */
