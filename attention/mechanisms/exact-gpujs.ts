@@ -8,21 +8,13 @@
  * reports names that mode (`gpujs-gpu`, `gpujs-webasm`, `gpujs-cpu`), so results never pass a CPU run off
  * as a GPU run. Kernels and tiling: kernels/gpujs/.
  */
-import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../types.ts';
-import { emptyCost } from '../types.ts';
+import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
 import { optString } from '../options.ts';
 import { GPUJS_REL_L2, gpujsAttention, gpujsCannotRunReason } from '../kernels/gpujs/attention.ts';
 import { GPUJS_MODES, gpujsStatus, gpujsUnavailableReason, type GpujsMode } from '../kernels/gpujs/runtime.ts';
-import { exactScoreEvaluations } from './exact.ts';
+import { exactCost } from './exact.ts';
 
 /** The same counts as `exact`: the kernels compute every visible score once. */
-function exactCost(input: AttentionInput): CostReport {
-  const cost = emptyCost();
-  cost.scoreEvaluations = exactScoreEvaluations(input);
-  cost.selectedPerQuery = cost.scoreEvaluations / input.m;
-  return cost;
-}
-
 function asMode(s: string): GpujsMode {
   const mode = GPUJS_MODES.find((m) => m === s);
   if (!mode) throw new Error(`internal: gpu.js mode ${s} passed option validation`);

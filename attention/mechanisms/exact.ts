@@ -22,7 +22,8 @@ export function exactScoreEvaluations(input: AttentionInput): number {
   return input.causal ? m * (n - m + 1) + (m * (m - 1)) / 2 : m * n;
 }
 
-function exactCost(input: AttentionInput): CostReport {
+/** The cost of any exact attention: every visible (query, key) dot product. */
+export function exactCost(input: AttentionInput): CostReport {
   const cost = emptyCost();
   cost.scoreEvaluations = exactScoreEvaluations(input);
   cost.selectedPerQuery = cost.scoreEvaluations / input.m;
