@@ -21,7 +21,9 @@ import { buildAttentionModel } from '../attention/kernels/ort/graphs.ts';
 import { loadOrt, releaseSessions, sessionOptions } from '../attention/kernels/ort/sessions.ts';
 import { maxAbs } from '../attention/fidelity.ts';
 import type { AttentionInput } from '../attention/types.ts';
-import { createRng, normalArray, type Rng } from '../core/rng.ts';
+import { createRng, type Rng } from '../core/rng.ts';
+import { median } from './stats.ts';
+import { gaussianPrefill } from './workloads/gaussian.ts';
 
 /** Both sides use ORT's default thread pool (one thread per core): this bench measures the machine's best. */
 const THREADS = 0;
@@ -35,11 +37,6 @@ const DECODE_N = [2 ** 20, 2 ** 22];
 
 type Timer = () => Promise<unknown>;
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 interface Timings {
   /** Median ms per timer. */
@@ -87,11 +84,6 @@ async function rawMhaSession(ort: typeof Ort): Promise<Ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, sessionOptions(THREADS));
 }
 
-/** Self-attention input m = n, unit-scale normal entries (the regime of the fidelity tests). */
-function prefillInput(n: number): AttentionInput {
-  const rng = createRng(n);
-  return { q: normalArray(rng, n * D), k: normalArray(rng, n * D), v: normalArray(rng, n * D), m: n, n, d: D, dv: D };
-}
 
 /** Pre-made input tensors for the raw session (its timed calls are session.run alone). */
 function rawFeeds(ort: typeof Ort, input: AttentionInput): Record<string, Ort.Tensor> {
@@ -108,7 +100,7 @@ interface PrefillRow {
 
 /** One N: interleaved fast/raw medians, then one reference call if `runReference`. */
 async function prefillRow(ort: typeof Ort, raw: Ort.InferenceSession, n: number, runReference: boolean): Promise<PrefillRow> {
-  const input = prefillInput(n);
+  const input = gaussianPrefill(n, D);
   const options = resolveOptions(exact, { threads: THREADS });
   const feeds = rawFeeds(ort, input);
   const fast = await exact.attend(input, options);
@@ -134,7 +126,7 @@ async function prefillRow(ort: typeof Ort, raw: Ort.InferenceSession, n: number,
 
 /** Absolute per-call cost of the Mechanism wrapper: a tiny input, where the attention itself is ~free. */
 async function wrapperOverhead(ort: typeof Ort, raw: Ort.InferenceSession): Promise<void> {
-  const input = prefillInput(16);
+  const input = gaussianPrefill(16, D);
   const options = resolveOptions(exact, { threads: THREADS });
   const feeds = rawFeeds(ort, input);
   const t = (await interleaved({ fast: () => exact.attend(input, options), raw: () => raw.run(feeds) }, 301)).median;

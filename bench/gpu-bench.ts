@@ -18,11 +18,12 @@ import { resolveOptions } from '../attention/options.ts';
 import { releaseSessions } from '../attention/kernels/ort/sessions.ts';
 import { GPUJS_MODES, gpujsStatus, type GpujsMode } from '../attention/kernels/gpujs/runtime.ts';
 import type { AttentionInput, AttentionOutput } from '../attention/types.ts';
-import { createRng, normalArray } from '../core/rng.ts';
 import { markedOracle } from '../oracles/oracle.ts';
 import { createStatevectorBackend } from '../oracles/backends/statevector.ts';
 import { createGpujsBackend } from '../oracles/backends/gpujs.ts';
 import { formatMs, table } from './format.ts';
+import { median } from './stats.ts';
+import { gaussianPrefill } from './workloads/gaussian.ts';
 
 const D = 64;
 const ATTENTION_N = [2 ** 10, 2 ** 11, 2 ** 12, 2 ** 13, 2 ** 14];
@@ -30,11 +31,6 @@ const QUBITS = [16, 17, 18, 19, 20, 21, 22];
 const ITERATIONS = 24;
 const CALL_LIMIT_MS = 120_000;
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 async function timed(run: () => Promise<AttentionOutput>): Promise<{ ms: number; out: AttentionOutput }> {
   const t0 = performance.now();
@@ -42,16 +38,12 @@ async function timed(run: () => Promise<AttentionOutput>): Promise<{ ms: number;
   return { ms: performance.now() - t0, out };
 }
 
-function prefillInput(n: number): AttentionInput {
-  const rng = createRng(n);
-  return { q: normalArray(rng, n * D), k: normalArray(rng, n * D), v: normalArray(rng, n * D), m: n, n, d: D, dv: D };
-}
 
 /** Rounds per N: several where a call is short, one (no warm-up beyond kernel compilation) where it is long. */
 const roundsFor = (predictedMs: number): number => (predictedMs < 2_000 ? 5 : predictedMs < 20_000 ? 2 : 1);
 
 async function attentionRow(n: number, mode: GpujsMode, predictedMs: number): Promise<{ row: string[]; gpujsMs: number }> {
-  const input = prefillInput(n);
+  const input = gaussianPrefill(n, D);
   const ortOpts = resolveOptions(exact), gpuOpts = resolveOptions(exactGpujs, { mode });
   const ort = await exact.attend(input, ortOpts); // warm-up: session creation
   const rounds = roundsFor(predictedMs);

@@ -3,6 +3,7 @@
  * softmax is diffuse — the top-32 keys of 2^16 carry only a few percent of the mass. This is the hard case for
  * every selection method (top-k, LSH, Grover): no small set of keys explains the output.
  */
+import type { AttentionInput } from '../../attention/types.ts';
 import { normalArray } from '../../core/rng.ts';
 import { STREAM, workloadRng } from './shared.ts';
 import { queryCount, syntheticShape, type Workload } from './types.ts';
@@ -26,3 +27,8 @@ export const gaussian: Workload = {
     };
   },
 };
+
+/** Self-attention (prefill, m = n) `gaussian` input with d = dv, for the stand-alone speed benchmarks. */
+export function gaussianPrefill(n: number, d: number, seed = 0): AttentionInput {
+  return gaussian.generate({ mode: 'prefill', n, m: n, d, causal: false, seed }, {});
+}
