@@ -6,7 +6,7 @@ import { QattnError } from '../core/errors.ts';
 import { resolveOptions } from './options.ts';
 import { getMechanism } from './registry.ts';
 import type { AttentionInput, AttentionOutput, OptionValue, Options } from './types.ts';
-import { validateInput } from './validate.ts';
+import { firstNonFinite, validateInput } from './validate.ts';
 
 export interface RunResult {
   readonly output: AttentionOutput;
@@ -30,5 +30,12 @@ export async function runAttention(
   const t0 = performance.now();
   const output = await mech.attend(input, options);
   const ms = performance.now() - t0;
+  // The input was checked finite above, so a NaN/Inf here is the mechanism's own overflow or bug: never hand it
+  // on to be written silently (O(m·dv), outside the timed call).
+  const bad = firstNonFinite(output.out);
+  if (bad >= 0) {
+    throw new QattnError(`${mech.name} produced ${output.out[bad]} at output index ${bad} (row ${Math.floor(bad / input.dv)}) on finite input` +
+      `${output.path ? ` (path ${output.path})` : ''}; its arithmetic overflowed or failed here, so nothing was written`);
+  }
   return { output, options, ms };
 }

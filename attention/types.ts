@@ -2,8 +2,8 @@
  * The one attention interface every qattn mechanism implements.
  *
  * Single head: a call computes O = softmax(Q·Kᵀ·scale + mask)·V for ONE head. Multi-head callers loop over
- * heads (see `attendHeads` in heads.ts) — a loop keeps every mechanism's code and cost accounting per head,
- * which is also how selection methods (top-k, Grover) are defined in the literature.
+ * heads (see `attendHeads` in infer/heads.ts) — a loop keeps every mechanism's code and cost accounting per
+ * head, which is also how selection methods (top-k, Grover) are defined in the literature.
  *
  * Layout: all matrices are float32, row-major. Q is [m×d], K is [n×d], V is [n×dv], O is [m×dv].
  *
@@ -74,6 +74,19 @@ export interface AttentionOutput {
   readonly quantum?: unknown;
 }
 
+/**
+ * How one cost field combines over heads: `sum` for counts (dot products, oracle calls, samples); `mean` for
+ * per-query means, ratios and fractions (selectedPerQuery, trialsPerSample, a 0/1 cache hit); `max` for sizes and
+ * per-call probabilities that are properties of one head's circuit (qubits, noisePerOracleCall), which must
+ * never be added up (8 heads of a 791-qubit register are not a 6,328-qubit register).
+ */
+export type HeadCombine = 'sum' | 'mean' | 'max';
+
+export type CostFieldName = Exclude<keyof CostReport, 'extra'> | `extra.${string}`;
+
+/** A mechanism's cost fields and their head combination. */
+export type CostFields = Readonly<Partial<Record<CostFieldName, HeadCombine>>>;
+
 /** An option value after parsing. */
 export type OptionValue = number | string | boolean;
 
@@ -106,8 +119,11 @@ export interface Mechanism {
   readonly reference?: string;
   readonly options: readonly OptionSpec[];
   readonly tolerance: Tolerance;
-  /** Names of the cost fields this mechanism fills (documented in `qattn list`). */
-  readonly costFields: readonly string[];
+  /**
+   * The cost fields this mechanism fills (documented in `qattn list`), each with how it combines over the heads
+   * of a multi-head call (attention/cost.ts). An `extra` counter a mechanism reports must be declared here.
+   */
+  readonly costFields: CostFields;
   /**
    * Option values that make the mechanism attend to every key (k = n, or its equivalent), so its output
    * should match exact attention within `tolerance.exhaustiveRelL2`; null if there is no such setting.

@@ -1,6 +1,12 @@
 import { QattnError } from '../core/errors.ts';
 import type { AttentionInput } from './types.ts';
 
+/** Index of the first NaN or ±Inf, or −1. */
+export function firstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return i;
+  return -1;
+}
+
 function checkFinite(name: string, a: Float32Array): void {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;

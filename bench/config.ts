@@ -113,9 +113,17 @@ export function buildConfig(f: BenchFlags): BenchConfig {
   }
   const lengths = f.lengths === undefined ? null : parseLengths(f.lengths, MAX_N[mode], mode);
   const workloads = workloadPlans(workloadList, opts, f, mode, lengths);
+  const m = f.queries ?? 16;
+  // Bottom-right causal needs m ≤ n; a length below m would only fill the run with error records.
+  const rows = (w: WorkloadPlan, n: number): number => w.workload.shape({ mode, n, m, d: f.dim ?? 64, causal: true, seed: 0 }).m;
+  const tooShort = f.causal ? workloads.flatMap((w) => w.lengths.filter((n) => rows(w, n) > n)) : [];
+  if (tooShort.length) {
+    throw new QattnError(`--causal needs --queries ≤ n (query i sees keys 0…i+n−m), but m = ${m} exceeds n = ${[...new Set(tooShort)].join(', ')}: ` +
+      'lower --queries or raise --lengths');
+  }
   const timing = f.quick ? QUICK_PLAN : DEFAULT_PLAN;
   const plan: BenchPlan = {
-    methods, workloads, mode, m: f.queries ?? 16, d: f.dim ?? 64, causal: f.causal === true, seed: f.seed ?? 0,
+    methods, workloads, mode, m, d: f.dim ?? 64, causal: f.causal === true, seed: f.seed ?? 0,
     timing, referencePolicy: DEFAULT_REFERENCE_POLICY, maxInputBytes: totalmem() / 4,
   };
   const fitMinN = f.fitMin ?? DEFAULT_FIT_MIN_N;

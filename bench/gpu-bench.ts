@@ -16,7 +16,7 @@ import { exact } from '../attention/mechanisms/exact.ts';
 import { exactGpujs } from '../attention/mechanisms/exact-gpujs.ts';
 import { resolveOptions } from '../attention/options.ts';
 import { releaseSessions } from '../attention/kernels/ort/sessions.ts';
-import { GPUJS_MODES, gpujsStatus, type GpujsMode } from '../attention/kernels/gpujs/runtime.ts';
+import { GPUJS_MODES, gpujsStatus, type GpujsMode } from '../core/gpujs/runtime.ts';
 import type { AttentionInput, AttentionOutput } from '../attention/types.ts';
 import { markedOracle } from '../oracles/oracle.ts';
 import { createStatevectorBackend } from '../oracles/backends/statevector.ts';

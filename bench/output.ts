@@ -2,9 +2,8 @@
  * Where a run's files go and how they are written: `results.json` (validated, atomic), `results.csv`
  * (atomic) and the journal `results.jsonl`, all in one directory (default `results/<timestamp>/`).
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic, fsErrorText } from '../core/atomic-write.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
 import { QattnError } from '../core/errors.ts';
 import { toCsv } from './csv.ts';
 import { computeFits } from './fits.ts';
@@ -25,25 +24,6 @@ export function outputPaths(dir: string): OutputPaths {
 /** `results/2025-01-31T12-00-00Z` style: sortable, and no ':' (invalid in Windows file names). */
 export function timestampDir(root: string, now = new Date()): string {
   return join(root, now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'));
-}
-
-/** The newest run directory under `root` that has a journal (what a bare `--resume` continues). */
-export function latestRun(root: string): string | null {
-  if (!existsSync(root)) return null;
-  const runs = readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'results.jsonl')))
-    .map((e) => e.name)
-    .sort();
-  const last = runs.at(-1);
-  return last === undefined ? null : join(root, last);
-}
-
-export function ensureDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new QattnError(`cannot create output directory ${dir}: ${fsErrorText(err)}`);
-  }
 }
 
 export function buildDoc(meta: BenchMeta, records: readonly BenchRecord[], fitMinN: number): ResultsDoc {

@@ -4,5 +4,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
+const { guardStdout } = await import('../cli/args.ts');
+guardStdout();
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

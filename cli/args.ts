@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { QattnError } from '../core/errors.ts';
+import { fsErrorText } from '../core/fs-safe.ts';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -20,6 +21,19 @@ export const processIo: CliIo = {
   out: (text) => void process.stdout.write(`${text}\n`),
   err: (text) => void process.stderr.write(`${text}\n`),
 };
+
+/**
+ * Makes a failing standard output one `qattn:` line and exit 2 instead of an unhandled 'error' event with a
+ * stack trace (`qattn list > /dev/full` gave ENOSPC, exit 1). EPIPE — the reader went away, as in
+ * `qattn list | head -1` — ends the process quietly with the exit code it already had.
+ */
+export function guardStdout(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    process.stderr.write(`qattn: cannot write to standard output: ${fsErrorText(err)}\n`);
+    process.exit(2);
+  });
+}
 
 /** A subcommand: gets the arguments after its name, returns the exit code (0 ok, 2 user error). */
 export type Command = (argv: string[], io: CliIo) => Promise<number>;

@@ -4,16 +4,16 @@
  * flags, method, options, shapes, output directory — runs before any computation, so a mistake costs nothing
  * and leaves no output file behind.
  */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { QattnError } from '../core/errors.ts';
+import { checkOutputFile, checkParentDir } from '../core/fs-safe.ts';
 import { writeNpy } from '../io/npy.ts';
 import { parseOptPairs, resolveOptions } from '../attention/options.ts';
+import { combineHeadCosts } from '../attention/cost.ts';
 import { getMechanism } from '../attention/registry.ts';
 import { runAttention } from '../attention/run.ts';
 import type { AttentionInput, CostReport, OptionValue, Options } from '../attention/types.ts';
 import { HELP_FLAG, intFlag, numberFlag, parseFlags, requireFlag, type CliIo } from './args.ts';
-import { loadAttendTensors, type AttendTensors } from './attend-input.ts';
+import { loadAttendTensors, type AttendTensors } from '../io/attention-tensors.ts';
 
 export const ATTEND_USAGE = `usage: qattn attend --method NAME --q Q.npy --k K.npy --v V.npy --out O.npy [flags]
 
@@ -32,7 +32,9 @@ Computes O = softmax(Q·Kᵀ·scale + mask)·V with one mechanism (see \`qattn l
   --seed S           seed for randomized mechanisms (integer, default 0)
   --out O.npy        output file, written atomically (required)
   --json             print one JSON line {method, options, shape, ms, cost, path};
-                       ms is the attention compute time alone, summed over heads`;
+                       ms is the attention compute time alone, summed over heads; cost fields combine
+                       over heads as \`qattn list\` declares (counts add up, per-query means average,
+                       qubits and per-call noise take the largest head)`;
 
 const FLAGS = {
   method: { type: 'string' }, opt: { type: 'string', multiple: true },
@@ -40,24 +42,6 @@ const FLAGS = {
   causal: { type: 'boolean' }, scale: { type: 'string' }, seed: { type: 'string' },
   out: { type: 'string' }, json: { type: 'boolean' }, ...HELP_FLAG,
 } as const;
-
-/** Sums per-head cost reports: counts add up, `selectedPerQuery` (a per-query mean) is averaged. */
-export function sumCosts(costs: readonly CostReport[]): CostReport {
-  const add = (f: (c: CostReport) => number | null): number | null =>
-    costs.reduce<number | null>((acc, c) => (f(c) === null ? acc : (acc ?? 0) + f(c)!), null);
-  const selected = add((c) => c.selectedPerQuery);
-  const withSelected = costs.filter((c) => c.selectedPerQuery !== null).length;
-  const extra: Record<string, number> = {};
-  for (const c of costs) for (const [key, x] of Object.entries(c.extra)) extra[key] = (extra[key] ?? 0) + x;
-  return {
-    scoreEvaluations: add((c) => c.scoreEvaluations) ?? 0,
-    oracleQueries: add((c) => c.oracleQueries),
-    groverIterations: add((c) => c.groverIterations),
-    samples: add((c) => c.samples),
-    selectedPerQuery: selected === null ? null : selected / withSelected,
-    extra,
-  };
-}
 
 interface HeadsResult {
   readonly out: Float32Array;
@@ -94,15 +78,7 @@ async function runHeads(method: string, t: AttendTensors, given: Record<string, 
       throw err;
     }
   }
-  return { out, options, ms, cost: sumCosts(costs), paths: [...paths] };
-}
-
-/** Fails early (before computing) if `out` cannot be a file in an existing directory. */
-function checkOutPath(out: string): void {
-  const dir = dirname(out);
-  const st = statSync(dir, { throwIfNoEntry: false });
-  if (!st?.isDirectory()) throw new QattnError(`cannot write ${out}: directory ${dir} does not exist`);
-  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new QattnError(`cannot write ${out}: it is a directory`);
+  return { out, options, ms, cost: combineHeadCosts(costs, getMechanism(method).costFields, method), paths: [...paths] };
 }
 
 export async function attendCommand(argv: string[], io: CliIo): Promise<number> {
@@ -121,7 +97,9 @@ export async function attendCommand(argv: string[], io: CliIo): Promise<number> 
     ...(f.scale !== undefined ? { scale: numberFlag('scale', f.scale) } : {}),
   };
   resolveOptions(getMechanism(method), given); // unknown method/option fails before any file is read
-  checkOutPath(outPath);
+  // Fails early (before computing) if --out cannot be written: no directory, or not a new/regular file.
+  checkParentDir(outPath);
+  checkOutputFile(outPath);
   const tensors = loadAttendTensors(paths);
   const r = await runHeads(method, tensors, given, common);
   const shape = [...tensors.lead, tensors.m, tensors.dv];

@@ -8,7 +8,9 @@ import { QattnError } from '../core/errors.ts';
 import { buildConfig, DEFAULT_WORKLOADS, MAX_N } from '../bench/config.ts';
 import { cellKey, Journal } from '../bench/journal.ts';
 import { finishMeta, startMeta } from '../bench/meta.ts';
-import { buildDoc, ensureDir, latestRun, outputPaths, timestampDir, writeResults, type OutputPaths } from '../bench/output.ts';
+import { ensureDir } from '../core/fs-safe.ts';
+import { buildDoc, outputPaths, timestampDir, writeResults, type OutputPaths } from '../bench/output.ts';
+import { checkResumable, latestRun } from '../bench/resume.ts';
 import { progressReporter } from '../bench/progress.ts';
 import type { BenchRecord } from '../bench/results.ts';
 import { planGroups, runBench } from '../bench/runner.ts';
@@ -54,7 +56,7 @@ function outDir(flags: Flags): string {
   if (flags.out !== undefined) return flags.out;
   if (!flags.resume) return timestampDir(resolve('results'));
   const last = latestRun(resolve('results'));
-  if (!last) throw new QattnError('--resume: no interrupted run under results/ (pass --out DIR)');
+  if (!last) throw new QattnError('--resume: no unfinished run under results/ (a bare --resume only looks at results/<timestamp>/ runs; pass --out DIR)');
   return last;
 }
 
@@ -79,17 +81,21 @@ export async function benchCommand(argv: string[], io: CliIo = processIo): Promi
     seed: intFlag('seed', flags.seed, 0, 2 ** 32 - 1),
   });
   const paths = outputPaths(outDir(flags));
-  if (!flags.resume && existsSync(paths.json)) throw new QattnError(`${paths.dir} already holds results: choose another --out (or --resume)`);
+  const keys = planGroups(config.plan).flatMap((g) => g.cells.map((c) => cellKey(c.identity)));
+  if (flags.resume) checkResumable(paths, config.plan.seed, config.record, keys);
+  else if (existsSync(paths.json)) throw new QattnError(`${paths.dir} already holds results: choose another --out (or --resume)`);
   ensureDir(paths.dir);
   const journal = new Journal(paths.journal, flags.resume === true);
   try {
     const t0 = performance.now();
-    const keys = planGroups(config.plan).flatMap((g) => g.cells.map((c) => cellKey(c.identity)));
     const meta = startMeta(argv, config.plan.seed, config.record, keys.filter((k) => journal.get(k)).length);
     const soFar = (): BenchRecord[] => keys.flatMap((k) => journal.get(k) ?? []);
+    const snapshot = (): void => writeResults(paths, buildDoc(meta, soFar(), config.fitMinN), false);
+    // Written before the first cell, so the run's seed and configuration are on disk for --resume to check.
+    snapshot();
     const sink = { get: (k: string) => journal.get(k), add: (r: BenchRecord) => {
       journal.append(r);
-      writeResults(paths, buildDoc(meta, soFar(), config.fitMinN), false);
+      snapshot();
     } };
     const progress = progressReporter(process.stderr, flags.json === true && !process.stderr.isTTY);
     const records = await runBench(config.plan, sink, progress);

@@ -3,9 +3,8 @@
  * does to the model's output, against the unmodified model on the same inputs. Without --model it runs
  * Universal Sentence Encoder-lite, converted from its npm package on first use and cached.
  */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { QattnError } from '../core/errors.ts';
+import { checkOutputFile, checkParentDir, ensureDir } from '../core/fs-safe.ts';
 import { readNpy, writeNpy } from '../io/npy.ts';
 import { parseOptPairs, resolveOptions } from '../attention/options.ts';
 import { getMechanism } from '../attention/registry.ts';
@@ -34,6 +33,7 @@ each block computed by a qattn mechanism and compares with the unmodified model 
   --out OUT.npy       write the swapped model's first output (float32)
   --capture DIR       write each block's Q, K, V per head as DIR/blockNN_name/{q,k,v}.npy (the bench npy workload)
   --similarity        also score the default model's sentence-similarity set: Spearman ρ vs exact attention
+                        (default model only)
   --json              print one JSON line {model, method, options, blocks, fidelity, outputs[, similarity]}`;
 
 const FLAGS = {
@@ -54,8 +54,11 @@ function readFeeds(pairs: readonly string[]): TensorMap {
   return feeds;
 }
 
-function checkOutPath(out: string): void {
-  if (!statSync(dirname(out), { throwIfNoEntry: false })?.isDirectory()) throw new QattnError(`cannot write ${out}: directory ${dirname(out)} does not exist`);
+/** Every --feed name must be an input of the model (an initializer listed as an input counts: it can be overridden). */
+function checkFeedNames(feeds: TensorMap, inputs: readonly string[]): void {
+  for (const name of feeds.keys()) {
+    if (!inputs.includes(name)) throw new QattnError(`--feed ${name}: the model has no input named '${name}' (inputs: ${inputs.join(', ') || 'none'})`);
+  }
 }
 
 const g = (x: number): string => (Number.isFinite(x) ? x.toPrecision(3) : String(x));
@@ -82,17 +85,27 @@ export async function inferCommand(argv: string[], io: CliIo): Promise<number> {
   const given = parseOptPairs(f.opt ?? []);
   resolveOptions(getMechanism(method), given); // unknown mechanism/option fails before any model work
   const seed = intFlag('seed', f.seed, 0, 0xffffffff) ?? 0;
-  if (f.out) checkOutPath(f.out);
+  if (f.similarity && f.model !== undefined) {
+    throw new QattnError('--similarity scores the default model (USE-lite) on its built-in sentence-similarity set; it cannot be used with --model');
+  }
+  if (f.out) {
+    checkParentDir(f.out);
+    checkOutputFile(f.out);
+  }
+  if (f.capture) ensureDir(f.capture, 'capture directory');
   const path = f.model ?? ensureUseLite().model;
   const im = await loadInferModel(path);
+  const inputs = (im.model.graph?.input ?? []).map((x) => x.name ?? '');
   const feeds = readFeeds(f.feed ?? []);
+  checkFeedNames(feeds, inputs);
   const texts = f.text ?? [];
-  if (texts.length) for (const [k, v] of textFeeds(await tokenize(path, texts), (im.model.graph?.input ?? []).map((x) => x.name ?? ''))) if (!feeds.has(k)) feeds.set(k, v);
+  if (texts.length) for (const [k, v] of textFeeds(await tokenize(path, texts), inputs)) if (!feeds.has(k)) feeds.set(k, v);
   if (!feeds.size) throw new QattnError('give the model inputs: --text "…" or --feed NAME=FILE.npy (see qattn infer --help)');
   const r = await infer({ model: im, feeds, method, options: given, seed, ...(f.capture ? { capture: f.capture } : {}) });
   const first = r.swapped.get(r.report.outputs[0]?.name ?? '');
-  if (f.out && first) writeNpy(f.out, { dtype: 'float32', shape: [...first.dims], data: asFloat32(first, 'output') });
   const similarity = f.similarity ? await similarityScore(im, method, given, seed) : undefined;
+  // Last, once everything that can fail has run, so a failure never leaves an --out file behind.
+  if (f.out && first) writeNpy(f.out, { dtype: 'float32', shape: [...first.dims], data: asFloat32(first, 'output') });
   if (f.json) {
     io.out(JSON.stringify({ ...r.report, ...(similarity ? { similarity } : {}) }));
   } else {

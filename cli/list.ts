@@ -4,7 +4,7 @@
  */
 import { describeOption } from '../attention/options.ts';
 import { allMechanisms } from '../attention/registry.ts';
-import type { Mechanism, OptionSpec, Tolerance } from '../attention/types.ts';
+import type { CostFields, Mechanism, OptionSpec, Tolerance } from '../attention/types.ts';
 import { HELP_FLAG, parseFlags, type CliIo } from './args.ts';
 
 export const LIST_USAGE = `usage: qattn list [--json]
@@ -21,7 +21,8 @@ export interface MechanismInfo {
   readonly reference: string | null;
   /** Each option's declaration plus its one-line text as in the human listing. */
   readonly options: ReadonlyArray<OptionSpec & { readonly text: string }>;
-  readonly costFields: readonly string[];
+  /** Each cost field and how it combines over heads (sum, mean or max). */
+  readonly costFields: CostFields;
   /** exhaustiveRelL2 is Infinity for mechanisms without an exhaustive setting; JSON prints that as null. */
   readonly tolerance: Tolerance;
 }
@@ -34,7 +35,7 @@ export function mechanismInfo(m: Mechanism): MechanismInfo {
     summary: m.summary,
     reference: m.reference ?? null,
     options: m.options.map((o) => ({ ...o, text: describeOption(o) })),
-    costFields: [...m.costFields],
+    costFields: { ...m.costFields },
     tolerance: { exhaustiveRelL2: m.tolerance.exhaustiveRelL2, note: m.tolerance.note },
   };
 }
@@ -44,7 +45,8 @@ export function formatMechanism(info: MechanismInfo): string {
   const lines = [`${info.name} [${info.family}] ${info.summary}`];
   if (info.options.length === 0) lines.push('  options: none');
   else lines.push('  options:', ...info.options.map((o) => `    ${o.text}`));
-  lines.push(`  cost fields: ${info.costFields.length ? info.costFields.join(', ') : 'none'}`);
+  const fields = Object.entries(info.costFields).map(([name, heads]) => `${name} (${heads})`);
+  lines.push(`  cost fields (over heads): ${fields.length ? fields.join(', ') : 'none'}`);
   const tol = info.tolerance;
   // Infinity means "no exhaustive setting"; --json prints it as null (JSON has no Infinity).
   const bound = Number.isFinite(tol.exhaustiveRelL2) ? `exhaustive relative L2 <= ${tol.exhaustiveRelL2}` : 'no exhaustive bound';

@@ -2,12 +2,14 @@
  * Atomic file writes: a reader (or a crashed/failed run) never sees a half-written result file. Data goes to a
  * temp file beside the target — same directory, so the final rename stays on one filesystem, where POSIX
  * rename(2) replaces the target atomically — and is renamed over the target only once it is complete. On any
- * failure the temp file is removed and the target is left as it was.
+ * failure the temp file is removed and the target is left as it was. Only a new path or an existing regular file
+ * is written: a device, FIFO, socket, directory or symlink at the target is refused (core/fs-safe.ts).
  */
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { QattnError } from './errors.ts';
+import { checkOutputFile, fsErrorText } from './fs-safe.ts';
 
 export interface AtomicWriteOptions {
   /**
@@ -15,23 +17,6 @@ export interface AtomicWriteOptions {
    * Off by default: benchmark outputs are reproducible, and fsync costs milliseconds per file.
    */
   readonly fsync?: boolean;
-}
-
-/** "no such file or directory" style text for a Node fs error, without Node's `ENOENT: …, open 'x'` noise. */
-export function fsErrorText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  const known: Record<string, string> = {
-    ENOENT: 'no such file or directory',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EISDIR: 'is a directory',
-    ENOTDIR: 'a parent of the path is not a directory',
-    ENOSPC: 'no space left on device',
-    EROFS: 'read-only file system',
-    EEXIST: 'already exists',
-  };
-  if (e && typeof e.code === 'string') return known[e.code] ?? `${e.code} (${e.message})`;
-  return e instanceof Error ? e.message : String(err);
 }
 
 /** A temp name beside `path`: hidden, unique per process and call, ending in .tmp (git-ignored). */
@@ -57,6 +42,7 @@ function fsyncDir(dir: string): void {
  * is missing or unwritable, the target is a directory, the disk is full, etc.; the temp file never survives.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string, opts: AtomicWriteOptions = {}): void {
+  checkOutputFile(path);
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const tmp = tempPathFor(path);
   let fd: number | null = null;

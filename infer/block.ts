@@ -1,6 +1,7 @@
 /**
  * What a pattern matcher found: one attention block, described by the tensors its core reads and writes, so
- * that the splitter can cut it out and block-attend.ts can compute it with any registered mechanism.
+ * that the splitter (split.ts) can cut it out and execute.ts can compute it with any registered mechanism (head
+ * by head, through decomposed-heads.ts / fused-heads.ts and heads.ts).
  */
 import { msCoreReads, type GqaCore, type MsAttentionCore } from './fused-ms-cores.ts';
 

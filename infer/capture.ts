@@ -4,7 +4,7 @@
  * workload (bench/workloads/npy.ts), so real attention patterns can be benchmarked. A block's mask is saved as
  * mask.npy [H, m, n] when it has one, for `qattn attend --mask`.
  */
-import { mkdirSync } from 'node:fs';
+import { ensureDir } from '../core/fs-safe.ts';
 import { join } from 'node:path';
 import { writeNpy } from '../io/npy.ts';
 import type { AttentionBlock } from './block.ts';
@@ -27,7 +27,7 @@ export function captureHook(dir: string, folder: string, p: HeadsProblem): HeadH
     if (input.mask) (mask ??= new Float32Array(H * m * n)).set(input.mask, h * m * n);
     if (h !== H - 1) return;
     const out = join(dir, folder);
-    mkdirSync(out, { recursive: true });
+    ensureDir(out, 'capture directory');
     writeNpy(join(out, 'q.npy'), { dtype: 'float32', shape: [H, m, d], data: q });
     writeNpy(join(out, 'k.npy'), { dtype: 'float32', shape: [H, n, d], data: k });
     writeNpy(join(out, 'v.npy'), { dtype: 'float32', shape: [H, n, dv], data: v });

@@ -32,11 +32,18 @@ function ort(): typeof Ort {
 const toOrt = (t: HostTensor): Ort.Tensor => new (ort().Tensor)(t.type as 'float32', t.data as Float32Array, [...t.dims]);
 const fromOrt = (t: Ort.Tensor): HostTensor => ({ type: t.type, dims: [...t.dims], data: t.data as HostData });
 
+/** onnxruntime's message on one line, whole (some span several lines; cutting at the first cut sentences). */
+const ortMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
+
+/**
+ * logSeverityLevel 4 (fatal only): onnxruntime would otherwise print its own coloured `[E:onnxruntime…]` line
+ * for a failing kernel before qattn's one `qattn:` line; its message reaches the user through the error anyway.
+ */
 async function session(m: ModelProto, what: string): Promise<Ort.InferenceSession> {
   try {
-    return await ort().InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'basic' });
+    return await ort().InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'basic', logSeverityLevel: 4 });
   } catch (e) {
-    throw new QattnError(`onnxruntime cannot load ${what}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+    throw new QattnError(`onnxruntime cannot load ${what}: ${ortMessage(e)}`);
   }
 }
 
@@ -51,7 +58,7 @@ async function runSession(s: Ort.InferenceSession, feeds: TensorMap, names: read
   try {
     r = await s.run(input, [...names]);
   } catch (e) {
-    throw new QattnError(`onnxruntime failed running ${what}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+    throw new QattnError(`onnxruntime failed running ${what}: ${ortMessage(e)}`);
   }
   return new Map(names.map((x) => [x, fromOrt(r[x] as Ort.Tensor)]));
 }

@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { QattnError } from '../core/errors.ts';
-import { fsErrorText, writeFileAtomic } from '../core/atomic-write.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import { fsErrorText } from '../core/fs-safe.ts';
 import { HeaderSyntaxError, formatHeader, hasMagic, parseHeader } from './npy-header.ts';
 
 export type NpyArray =

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLengths } from '../bench/lengths.ts';
-import { latestRun, timestampDir } from '../bench/output.ts';
+import { timestampDir } from '../bench/output.ts';
+import { latestRun } from '../bench/resume.ts';
 import { BIN, runCli } from './helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qattn-bench-cli-'));

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { reportError } from '../cli/main.ts';
 import type { CliIo } from '../cli/args.ts';
-import { sumCosts } from '../cli/attend.ts';
+import { combineHeadCosts } from '../attention/cost.ts';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import { encodeNpy, readNpy, writeNpy, type NpyArray } from '../io/npy.ts';
 import { resolveOptions } from '../attention/options.ts';
 import { referenceAttention64 } from '../attention/kernels/reference.ts';
 import { relL2 } from '../attention/fidelity.ts';
-import { emptyCost, type AttentionInput, type Mechanism } from '../attention/types.ts';
+import { emptyCost, type AttentionInput, type CostReport, type Mechanism } from '../attention/types.ts';
 import { BIN, runCli } from './helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'qattn-cli-'));
@@ -202,7 +202,7 @@ test('bad shapes, values and files are one-line user errors with no output', asy
 
 test('numeric option ranges are enforced (resolveOptions with a fake mechanism)', () => {
   const fake: Mechanism = {
-    name: 'fake', family: 'classical', summary: 'test double', costFields: [], tolerance: { exhaustiveRelL2: 0, note: '' },
+    name: 'fake', family: 'classical', summary: 'test double', costFields: {}, tolerance: { exhaustiveRelL2: 0, note: '' },
     options: [
       { name: 'k', type: 'int', default: 4, min: 1, max: 64, description: 'keys' },
       { name: 'eps', type: 'number', default: 0.1, min: 0, max: 1, description: 'error' },
@@ -218,12 +218,30 @@ test('numeric option ranges are enforced (resolveOptions with a fake mechanism)'
   assert.throws(() => resolveOptions(fake, { eps: 'lots' }), new QattnError("option eps of fake must be a number, got 'lots'"));
 });
 
-test('per-head costs add up; selectedPerQuery is averaged; unused fields stay null', () => {
-  const a = { ...emptyCost(), scoreEvaluations: 10, samples: 3, selectedPerQuery: 2, extra: { trials: 1 } };
-  const b = { ...emptyCost(), scoreEvaluations: 5, samples: null, selectedPerQuery: 4, extra: { trials: 2, reads: 7 } };
-  assert.deepEqual(sumCosts([a, b]), {
-    scoreEvaluations: 15, oracleQueries: null, groverIterations: null, samples: 3, selectedPerQuery: 3, extra: { trials: 3, reads: 7 },
+test('per-head costs combine as declared: counts add up, means average, qubits and noise take the max; unused fields stay null', () => {
+  const fields = { scoreEvaluations: 'sum', samples: 'sum', selectedPerQuery: 'mean', 'extra.trials': 'sum', 'extra.reads': 'sum', 'extra.qubits': 'max', 'extra.noisePerOracleCall': 'max', 'extra.trialsPerSample': 'mean' } as const;
+  const a = { ...emptyCost(), scoreEvaluations: 10, samples: 3, selectedPerQuery: 2, extra: { trials: 1, qubits: 791, noisePerOracleCall: 0.2, trialsPerSample: 2 } };
+  const b = { ...emptyCost(), scoreEvaluations: 5, samples: null, selectedPerQuery: 4, extra: { trials: 2, reads: 7, qubits: 791, noisePerOracleCall: 0.2, trialsPerSample: 4 } };
+  assert.deepEqual(combineHeadCosts([a, b], fields, 'fake'), {
+    scoreEvaluations: 15, oracleQueries: null, groverIterations: null, samples: 3, selectedPerQuery: 3,
+    extra: { trials: 3, qubits: 791, noisePerOracleCall: 0.2, trialsPerSample: 3, reads: 7 },
   });
+  assert.throws(() => combineHeadCosts([{ ...emptyCost(), extra: { undeclared: 1 } }], fields, 'fake'), /fake reports cost field extra.undeclared but does not declare it/);
+});
+
+test('D7: multi-head attend --json never adds up non-additive fields (8 heads of grover-topk)', async () => {
+  const H = 8, hm = 2, hn = 64, hd = 8;
+  const rnd = (len: number, s: number): Float32Array => Float32Array.from({ length: len }, (_, i) => Math.sin(i * 12.9898 + s) * 0.9);
+  const q8 = put('q8.npy', f32([H, hm, hd], rnd(H * hm * hd, 1))), k8 = put('k8.npy', f32([H, hn, hd], rnd(H * hn * hd, 2))), v8 = put('v8.npy', f32([H, hn, hd], rnd(H * hn * hd, 3)));
+  const one = put('q1.npy', f32([hm, hd], rnd(hm * hd, 1))), k1 = put('k1.npy', f32([hn, hd], rnd(hn * hd, 2))), v1 = put('v1.npy', f32([hn, hd], rnd(hn * hd, 3)));
+  const args = (q: string, k: string, v: string, o: string): string[] => ['attend', '--method', 'grover-topk', '--opt', 'k=4', '--opt', 'noise=0.2', '--q', q, '--k', k, '--v', v, '--out', join(dir, o), '--json'];
+  const multi = await run(...args(q8, k8, v8, 'o8.npy')), single = await run(...args(one, k1, v1, 'o1.npy'));
+  assert.equal(multi.code, 0, multi.err.join('\n'));
+  const cm = (JSON.parse(multi.out[0]!) as { cost: CostReport }).cost, cs = (JSON.parse(single.out[0]!) as { cost: CostReport }).cost;
+  assert.equal(cm.extra['noisePerOracleCall'], 0.2, 'a probability stays a probability');
+  assert.equal(cm.extra['qubits'], cs.extra['qubits'], 'every head has the same register');
+  assert.ok(cm.oracleQueries! > cs.oracleQueries!, 'oracle calls add up');
+  assert.ok(cm.selectedPerQuery! <= 4);
 });
 
 test('an unexpected error is reported with its stack and exit 1', () => {
@@ -241,7 +259,7 @@ test('list prints every mechanism with options, cost fields, tolerance and refer
   const text = r.out.join('\n');
   assert.match(text, /^exact \[exact\] \S/m);
   assert.match(text, /^ {4}path=auto \(auto\|ort\|streaming\|reference\) \S/m);
-  assert.match(text, /^ {2}cost fields: .*scoreEvaluations/m);
+  assert.match(text, /^ {2}cost fields \(over heads\): .*scoreEvaluations \(sum\)/m);
   assert.match(text, /^ {2}tolerance: exhaustive relative L2 <= [\d.e-]+ \(\S/m);
   const j = await run('list', '--json');
   const arr = JSON.parse(j.out[0]!) as Array<Record<string, unknown>>;

@@ -39,6 +39,16 @@ function assertWellFormed(input: AttentionInput, res: RunResult): void {
   });
 }
 
+/** Every cost field a mechanism fills is declared in costFields with how it combines over heads (attention/cost.ts). */
+function assertCostsDeclared(mech: Mechanism, res: RunResult): void {
+  const c = res.output.cost;
+  const filled = [
+    ...(['scoreEvaluations', 'oracleQueries', 'groverIterations', 'samples', 'selectedPerQuery'] as const).filter((f) => c[f] !== null && c[f] !== 0),
+    ...Object.keys(c.extra).map((k) => `extra.${k}`),
+  ];
+  for (const f of filled) assert.ok(f in mech.costFields, `${mech.name} reports ${f} but costFields does not declare it (nor how heads combine it)`);
+}
+
 /**
  * Runs `given` on `input` if the mechanism supports it and returns the result; if it refuses, checks that the
  * refusal has non-empty reasons and that runAttention rejects with a QattnError, and returns null.
@@ -52,6 +62,7 @@ async function runOrRefused(mech: Mechanism, input: AttentionInput, given: Given
   }
   const res = await runAttention(mech.name, input, given);
   assertWellFormed(input, res);
+  assertCostsDeclared(mech, res);
   return res;
 }
 

@@ -18,7 +18,7 @@ import { relL2 } from '../attention/fidelity.ts';
 import { referenceAttention64 } from '../attention/kernels/reference.ts';
 import { streamingAttention } from '../attention/kernels/streaming.ts';
 import { GPUJS_REL_L2, gpujsAttention, gpujsCannotRunReason, tileRows } from '../attention/kernels/gpujs/attention.ts';
-import { gpujsAutoMode, type GpujsMode } from '../attention/kernels/gpujs/runtime.ts';
+import { gpujsAutoMode, type GpujsMode } from '../core/gpujs/runtime.ts';
 import { runAttention } from '../attention/run.ts';
 import { listCommand } from '../cli/list.ts';
 import { createRng } from '../core/rng.ts';

@@ -133,7 +133,10 @@ export const annTopk: Mechanism = {
     exhaustiveRelL2: 1e-6,
     note: 'with k = n the index is bypassed and every visible key is re-scored exactly, so the output is the float64 softmax up to float32 rounding',
   },
-  costFields: ['scoreEvaluations', 'selectedPerQuery', 'extra.retrieved', 'extra.indexSearches', 'extra.indexBuildInsertions', 'extra.indexCacheHit'],
+  costFields: {
+    scoreEvaluations: 'sum', selectedPerQuery: 'mean', 'extra.retrieved': 'sum', 'extra.indexSearches': 'sum',
+    'extra.indexBuildInsertions': 'sum', 'extra.indexCacheHit': 'mean',
+  },
   exhaustiveOptions: (n) => ({ k: Math.min(n, K_MAX) }),
   notSupportedReasons: () => [],
   attend,

@@ -192,10 +192,12 @@ export const dequantizedTopk: Mechanism = {
     exhaustiveRelL2: 1e-6,
     note: 'k = n takes every visible key without sampling, so the output is the exact float64 softmax up to float32 output rounding',
   },
-  costFields: [
-    'scoreEvaluations', 'samples', 'selectedPerQuery', 'extra.rejectionTrials', 'extra.trialsPerSample', 'extra.sqBuildRows',
-    'extra.proposalWeightEvaluations', 'extra.enumeratedQueries', 'extra.uniformFallbackQueries', 'extra.budgetExhaustedQueries',
-  ],
+  costFields: {
+    scoreEvaluations: 'sum', samples: 'sum', selectedPerQuery: 'mean', 'extra.rejectionTrials': 'sum',
+    'extra.trialsPerSample': 'mean', 'extra.sqBuildRows': 'sum', 'extra.proposalWeightEvaluations': 'sum',
+    'extra.enumeratedQueries': 'sum', 'extra.uniformFallbackQueries': 'sum',
+    'extra.budgetExhaustedQueries': 'sum',
+  },
   exhaustiveOptions: (n) => ({ k: n }),
   notSupportedReasons(input, options) {
     if (optString(options, 'proposal') !== 'column' || input.n * input.d <= MAX_COLUMN_ENTRIES) return [];

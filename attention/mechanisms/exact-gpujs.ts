@@ -11,7 +11,7 @@
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
 import { optString } from '../options.ts';
 import { GPUJS_REL_L2, gpujsAttention, gpujsCannotRunReason } from '../kernels/gpujs/attention.ts';
-import { GPUJS_MODES, gpujsStatus, gpujsUnavailableReason, type GpujsMode } from '../kernels/gpujs/runtime.ts';
+import { GPUJS_MODES, gpujsStatus, gpujsUnavailableReason, type GpujsMode } from '../../core/gpujs/runtime.ts';
 import { exactCost } from './exact.ts';
 
 /** The same counts as `exact`: the kernels compute every visible score once. */
@@ -43,7 +43,7 @@ export const exactGpujs: Mechanism = {
     exhaustiveRelL2: GPUJS_REL_L2,
     note: 'float32 gpu.js kernels (GL highp, WebAssembly f32 or JS) against the float64 reference',
   },
-  costFields: ['scoreEvaluations', 'selectedPerQuery'],
+  costFields: { scoreEvaluations: 'sum', selectedPerQuery: 'mean' },
   exhaustiveOptions(): Options {
     return {};
   },

@@ -7,12 +7,14 @@
  *   inputs ORT cannot take (score buffers beyond ORT_MAX_SCORES, no native binding);
  * - reference (kernels/reference.ts): the float64 source of truth, rounded to float32.
  */
+import { QattnError } from '../../core/errors.ts';
 import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../types.ts';
 import { emptyCost } from '../types.ts';
 import { optNumber, optString } from '../options.ts';
 import { referenceAttention64 } from '../kernels/reference.ts';
 import { streamingAttention } from '../kernels/streaming.ts';
 import { ortAttention, ortCannotRunReason } from '../kernels/ort/attention.ts';
+import { firstNonFinite } from '../validate.ts';
 
 const PATHS = ['auto', 'ort', 'streaming', 'reference'] as const;
 
@@ -30,6 +32,20 @@ export function exactCost(input: AttentionInput): CostReport {
   return cost;
 }
 
+/**
+ * ORT computes scores in float32: finite inputs whose q·k exceeds ~3.4e38 (e.g. entries near 1e20) give ±∞
+ * scores and a NaN softmax. Checking the output (O(m·dv), not an O(n·d) input scan) keeps the hot path fast;
+ * `auto` then falls back to the streaming kernel, whose dot products and running max are float64 JS numbers.
+ */
+async function ortChecked(input: AttentionInput, threads: number, fallback: boolean): Promise<{ out: Float32Array; path: string }> {
+  const r = await ortAttention(input, undefined, threads);
+  const bad = firstNonFinite(r.out);
+  if (bad < 0) return r;
+  if (fallback) return { out: streamingAttention(input), path: 'streaming (ort float32 overflow)' };
+  throw new QattnError(`exact path=ort gave ${r.out[bad]} at output index ${bad}: its float32 scores overflowed on this input ` +
+    '(|q·k| beyond 3.4e38); use path=auto (falls back to streaming) or path=streaming');
+}
+
 async function run(input: AttentionInput, path: string, threads: number): Promise<{ out: Float32Array; path: string }> {
   switch (path) {
     case 'reference':
@@ -37,9 +53,9 @@ async function run(input: AttentionInput, path: string, threads: number): Promis
     case 'streaming':
       return { out: streamingAttention(input), path: 'streaming' };
     case 'ort':
-      return ortAttention(input, undefined, threads);
+      return ortChecked(input, threads, false);
     default: // auto: ORT where it can take the input, else streaming
-      return ortCannotRunReason(input) === null ? ortAttention(input, undefined, threads) : { out: streamingAttention(input), path: 'streaming' };
+      return ortCannotRunReason(input) === null ? ortChecked(input, threads, true) : { out: streamingAttention(input), path: 'streaming' };
   }
 }
 
@@ -71,7 +87,7 @@ export const exact: Mechanism = {
     exhaustiveRelL2: 1e-5,
     note: 'float32 computation (onnxruntime or streaming) against the float64 reference',
   },
-  costFields: ['scoreEvaluations', 'selectedPerQuery'],
+  costFields: { scoreEvaluations: 'sum', selectedPerQuery: 'mean' },
   exhaustiveOptions(): Options {
     return {};
   },

@@ -149,11 +149,13 @@ export const groverTopk: Mechanism = {
     exhaustiveRelL2: 1e-6,
     note: 'k = n takes every visible key without a search, so the output is the exact float64 softmax up to float32 output rounding',
   },
-  costFields: [
-    'scoreEvaluations', 'oracleQueries', 'groverIterations', 'samples', 'selectedPerQuery', 'extra.measurements',
-    'extra.classicalQueries', 'extra.failedQueries', 'extra.exhaustiveQueries', 'extra.qubits', 'extra.simulatorScoreReads',
-    'extra.simulatorLogitEvaluations', 'extra.noisePerOracleCall', 'extra.tailSamples',
-  ],
+  costFields: {
+    scoreEvaluations: 'sum', oracleQueries: 'sum', groverIterations: 'sum', samples: 'sum',
+    selectedPerQuery: 'mean', 'extra.measurements': 'sum', 'extra.classicalQueries': 'sum',
+    'extra.failedQueries': 'sum', 'extra.exhaustiveQueries': 'sum', 'extra.qubits': 'max',
+    'extra.simulatorScoreReads': 'sum', 'extra.simulatorLogitEvaluations': 'sum',
+    'extra.noisePerOracleCall': 'max', 'extra.tailSamples': 'sum',
+  },
   exhaustiveOptions: (n) => ({ k: Math.min(n, 2 ** 24) }),
   notSupportedReasons(input, options) {
     const reasons: string[] = [];

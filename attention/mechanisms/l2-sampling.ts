@@ -119,7 +119,10 @@ export const l2Sampling: Mechanism = {
     exhaustiveRelL2: Infinity,
     note: 'no exhaustive setting: sampling with replacement never reproduces exact attention; the error shrinks ~1/√samples',
   },
-  costFields: ['scoreEvaluations', 'samples', 'extra.sqBuildRows', 'extra.distinctKeysPerQuery', 'extra.uniformWindowQueries'],
+  costFields: {
+    scoreEvaluations: 'sum', samples: 'sum', 'extra.sqBuildRows': 'sum', 'extra.distinctKeysPerQuery': 'mean',
+    'extra.uniformWindowQueries': 'sum',
+  },
   exhaustiveOptions: () => null,
   notSupportedReasons: () => [],
   attend,

@@ -175,7 +175,10 @@ export const lsh: Mechanism = {
     exhaustiveRelL2: 1e-6,
     note: 'bits = 0 makes every key a candidate with collision probability 1, so with k = n both modes are the exact float64 softmax up to float32 output rounding',
   },
-  costFields: ['scoreEvaluations', 'samples', 'selectedPerQuery', 'extra.hashEvaluations', 'extra.emptyQueries'],
+  costFields: {
+    scoreEvaluations: 'sum', samples: 'sum', selectedPerQuery: 'mean', 'extra.hashEvaluations': 'sum',
+    'extra.emptyQueries': 'sum',
+  },
   exhaustiveOptions: (n) => ({ bits: 0, k: Math.min(n, K_MAX) }),
   notSupportedReasons: () => [],
   attend,

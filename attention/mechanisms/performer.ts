@@ -221,7 +221,7 @@ export const performer: Mechanism = {
     exhaustiveRelL2: Infinity,
     note: 'no exhaustive setting (randomized at every r): relL2 < 0.2 at r = 256 on N(0, 0.5²) Q/K, d = 16, scale 1/√d (tested); the variance grows like exp(‖q′+k′‖²) (paper, Lemma 2), so large-norm or peaked inputs give O(1) error',
   },
-  costFields: ['scoreEvaluations', 'selectedPerQuery', 'extra.featureEvaluations'],
+  costFields: { scoreEvaluations: 'sum', selectedPerQuery: 'mean', 'extra.featureEvaluations': 'sum' },
   exhaustiveOptions: () => null,
   notSupportedReasons: (input, options) => {
     if (input.mask && input.mask.length !== input.n) {

@@ -54,7 +54,7 @@ export const topkExact: Mechanism = {
     exhaustiveRelL2: 1e-6,
     note: 'with k = n every visible key is kept and the float64 softmax matches the reference up to float32 output rounding',
   },
-  costFields: ['scoreEvaluations', 'selectedPerQuery'],
+  costFields: { scoreEvaluations: 'sum', selectedPerQuery: 'mean' },
   exhaustiveOptions: (n) => ({ k: Math.min(n, K_MAX) }),
   notSupportedReasons: () => [],
   attend,

@@ -8,13 +8,19 @@
  * when Q has fewer rows (a decode capture) decode uses its last min(m, rows) rows and prefill is refused.
  */
 import { QattnError } from '../../core/errors.ts';
-import { loadAttendTensors, type TensorPaths } from '../../cli/attend-input.ts';
+import { loadAttendTensors, type TensorPaths } from '../../io/attention-tensors.ts';
+import { firstNonFinite } from '../../attention/validate.ts';
 import type { Workload, WorkloadRequest } from './types.ts';
 
 export type NpyPaths = TensorPaths;
 
 export function npyWorkload(paths: NpyPaths): Workload {
   const t = loadAttendTensors(paths);
+  // Every cell would reject a NaN/Inf, so the run is refused here, before it starts (not 1 error record per cell).
+  for (const [name, a] of [['q', t.q], ['k', t.k], ['v', t.v]] as const) {
+    const i = firstNonFinite(a);
+    if (i >= 0) throw new QattnError(`npy workload: ${paths[name]} contains ${a[i]} at flat index ${i} (attention inputs must be finite)`);
+  }
   const { d, dv, heads } = t;
   const qRows = t.m, n = t.n;
   const selfAttention = qRows === n;

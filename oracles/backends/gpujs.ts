@@ -1,6 +1,6 @@
 /**
  * `gpujs`: the `statevector` backend's fast path (O_f as sign flips, D as a mean reflection) on a float32
- * state vector, run as gpu.js kernels (attention/kernels/gpujs/statevector.ts) — on the GPU where gpu.js
+ * state vector, run as gpu.js kernels (gpujs-kernels.ts) — on the GPU where gpu.js
  * finds one through headless-gl, else on its WebAssembly or JavaScript backends. `ran()` says which.
  *
  * float32 halves the memory of the float64 `statevector` (4·2^n bytes) and is what a GPU computes. After a
@@ -13,8 +13,8 @@
  */
 import { check } from '../../core/errors.ts';
 import type { Rng } from '../../core/rng.ts';
-import { groverKernels, type GroverKernels } from '../../attention/kernels/gpujs/statevector.ts';
-import { requireGpujs, type GpujsMode, type GpujsRan } from '../../attention/kernels/gpujs/runtime.ts';
+import { groverKernels, type GroverKernels } from './gpujs-kernels.ts';
+import { requireGpujs, type GpujsMode, type GpujsRan } from '../../core/gpujs/runtime.ts';
 import { lastErrorCall, type Noise } from '../noise.ts';
 import { oracleSize, searchSpace, type Oracle } from '../oracle.ts';
 import { memoized, squared, type Backend, type PreparedSearch } from './backend.ts';

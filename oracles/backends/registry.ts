@@ -8,7 +8,7 @@ import { createAnalyticBackend } from './analytic.ts';
 import type { Backend, BackendName } from './backend.ts';
 import { createStatevectorBackend } from './statevector.ts';
 import { createGpujsBackend } from './gpujs.ts';
-import type { GpujsMode } from '../../attention/kernels/gpujs/runtime.ts';
+import type { GpujsMode } from '../../core/gpujs/runtime.ts';
 
 export interface BackendOptions {
   /** Memory guard: widest index register accepted (statevector default 26, analytic 30). */

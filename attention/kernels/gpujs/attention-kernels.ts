@@ -14,7 +14,7 @@
  * loops with compile-time bounds (constants) and array reads — no closures, no outer variables, so NEG and
  * MASKED are literals. They are compiled per shape (n, d, dv, Tm, causal, mask kind) and cached.
  */
-import type { KernelThis } from './runtime.ts';
+import type { KernelThis } from '../../../core/gpujs/runtime.ts';
 
 /**
  * The float32 "−∞": below any finite score, yet finite, so GLSL never sees an infinity (GL float textures
@@ -29,11 +29,6 @@ export const MASKED = -1e37;
 
 /** 0: no mask; 1: one length-n row for every query; 2: one row per query (the tile's Tm·n slice). */
 export type MaskKind = 0 | 1 | 2;
-
-/** a_i: uploads a host vector as a resident result, so later kernels read it from device memory. */
-export function copyKernel(this: KernelThis<Record<string, never>>, a: Float32Array): number {
-  return a[this.thread.x]!;
-}
 
 export interface ScoreConstants {
   readonly n: number;

@@ -10,10 +10,12 @@
 import type { AttentionInput } from '../../types.ts';
 import { effectiveScale } from '../../validate.ts';
 import {
-  MASKED, NEG, copyKernel, probKernel, rowMaxKernel, scoreKernel, weightedSumKernel,
+  MASKED, NEG, probKernel, rowMaxKernel, scoreKernel, weightedSumKernel,
   type MaskKind, type RowConstants, type ScoreConstants, type ValueConstants,
 } from './attention-kernels.ts';
-import { checkRan, kernel2d, maxTextureSize, residentKernel, type GpujsKernel, type GpujsMode, type GpujsRan, type Resident } from './runtime.ts';
+import {
+  checkRan, copyKernel, kernel2d, maxTextureSize, residentKernel, type GpujsKernel, type GpujsMode, type GpujsRan, type Resident,
+} from '../../../core/gpujs/runtime.ts';
 
 /** Scores per tile: 2^22 floats = 16 MiB for S and for P — small next to a GPU, and a bounded host copy. */
 export const TILE_SCORES = 2 ** 22;
@@ -37,7 +39,21 @@ export function gpujsCannotRunReason(input: AttentionInput): string | null {
   if (widest > MAX_FLAT_INDEX) {
     return `gpu.js kernels index arrays with float32 (exact up to 2^24 elements); n·max(d, dv) = ${n * Math.max(d, dv)} is too large`;
   }
-  return null;
+  return float32ScoreOverflow(input);
+}
+
+const maxAbs = (a: Float32Array): number => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+/**
+ * The kernels compute scores in float32: finite inputs with |q·k|·scale beyond ~3.4e38 (entries near 1e20) would
+ * overflow to ±∞, and the kernels' masked-row convention then turns the row into zeros — silently wrong. The
+ * bound max|q|·max|k|·d·scale is checked up front (O((m+n)·d), once per call), with a 10× margin.
+ */
+function float32ScoreOverflow(input: AttentionInput): string | null {
+  const bound = maxAbs(input.q) * maxAbs(input.k) * input.d * effectiveScale(input) + (input.mask ? maxAbs(input.mask.map((x) => (x === -Infinity ? 0 : x))) : 0);
+  if (bound < 3.4e37) return null;
+  return `scores may overflow float32 in the gpu.js kernels (max|q|·max|k|·d·scale = ${bound.toExponential(2)} ≥ 3.4e37); ` +
+    'use exact, which falls back to its float64-accumulating streaming kernel';
 }
 
 /**

@@ -40,8 +40,9 @@ const cache = new Map<string, Promise<Ort.InferenceSession>>();
 
 /** Options of every cached session (exported so benchmarks can build an identical raw session). */
 export function sessionOptions(threads = 0): Ort.InferenceSession.SessionOptions {
-  // Errors only: ORT's warnings (e.g. about unused initializers) are noise on a CLI's stderr.
-  const base: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+  // Fatal only: ORT's warnings are noise on a CLI's stderr, and its coloured error line would precede
+  // qattn's own one-line `qattn:` message, which already carries ORT's text.
+  const base: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 4 };
   // threads = 0 leaves ORT's default (one intra-op thread per core); inter-op parallelism is never needed
   // for a single attention node.
   return threads > 0 ? { ...base, intraOpNumThreads: threads, interOpNumThreads: 1 } : base;

@@ -1,5 +1,7 @@
 /**
- * The gpu.js runtime behind qattn's GPU path (`exact-gpujs`, the `gpujs` state-vector backend).
+ * The gpu.js runtime behind qattn's GPU path (`exact-gpujs`, the `gpujs` state-vector backend). It lives in
+ * core/, below both attention/ (kernels/gpujs/) and oracles/ (backends/gpujs-kernels.ts), so that all gpu.js
+ * code shares one runtime without oracles/ depending on attention/.
  *
  * gpu.js is an optional dependency and its GL backend needs the native `gl` (headless-gl) package, which npm
  * often leaves unbuilt. So gpu.js is loaded lazily, on the first GPU-path call, with a synchronous
@@ -14,7 +16,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { QattnError } from '../../../core/errors.ts';
+import { QattnError } from '../errors.ts';
 
 export const GPUJS_MODES = ['auto', 'gpu', 'webasm', 'cpu'] as const;
 export type GpujsMode = (typeof GPUJS_MODES)[number];
@@ -203,6 +205,11 @@ export function kernel2d<C extends object, A extends readonly KernelArg[]>(mode:
 /** A kernel whose output stays resident for other kernels (see Resident). */
 export function residentKernel<C extends object, A extends readonly KernelArg[]>(mode: GpujsMode, spec: KernelSpec<C, A>): GpujsKernel<A, Resident> {
   return makeKernel(gpuFor(mode), spec, true, (r) => new Resident(r));
+}
+
+/** a_i: uploads a host vector as a resident result, so later kernels read it from device memory. */
+export function copyKernel(this: KernelThis<Record<string, never>>, a: Float32Array): number {
+  return a[this.thread.x]!;
 }
 
 /** Reads a resident 1-D result back to the host (a GL texture's toArray(); CPU backends hold it already). */

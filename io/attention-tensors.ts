@@ -1,11 +1,11 @@
 /**
- * Loads Q, K, V (and an optional mask) from .npy files for `qattn attend` and checks that their shapes fit
- * together, naming the file in every error. Shapes: Q [..., m, d], K [..., n, d], V [..., n, dv] with the same
- * leading ("head") dimensions, 0 to 2 of them (e.g. [heads, m, d] or [batch, heads, m, d]). The mask is [n]
- * or [m, n] (shared by every head) or [..., m, n] (one per head).
+ * Loads Q, K, V (and an optional mask) from .npy files, for `qattn attend` and the bench's `npy` workload, and
+ * checks that their shapes fit together, naming the file in every error. Shapes: Q [..., m, d], K [..., n, d],
+ * V [..., n, dv] with the same leading ("head") dimensions, 0 to 2 of them (e.g. [heads, m, d] or
+ * [batch, heads, m, d]). The mask is [n] or [m, n] (shared by every head) or [..., m, n] (one per head).
  */
 import { QattnError } from '../core/errors.ts';
-import { readNpy, toFloat32 } from '../io/npy.ts';
+import { readNpy, toFloat32 } from './npy.ts';
 
 export interface Tensor {
   readonly data: Float32Array;

@@ -1,7 +1,7 @@
 /**
  * Grover iterations on a float32 state vector as gpu.js kernels, for the `gpujs` quantum backend
- * (oracles/backends/gpujs.ts). Lives with the other gpu.js kernels so that all gpu.js code shares one
- * runtime; it knows nothing about oracles — the oracle arrives as a ±1 sign per basis state.
+ * (gpujs.ts). Shares the gpu.js runtime (core/gpujs/runtime.ts) with attention's gpu.js kernels; it knows
+ * nothing about oracles — the oracle arrives as a ±1 sign per basis state.
  *
  * One iteration G = D·O_f is two passes over the (resident) vector:
  *   1. partial sums  Σ_{i ∈ chunk b} s_i·a_i   (N / CHUNK outputs; the host adds them in float64)
@@ -14,9 +14,8 @@
  * and a separately tracked scalar.
  */
 import {
-  checkRan, kernel1d, readVector, residentKernel, type GpujsKernel, type GpujsMode, type GpujsRan, type KernelThis, type Resident,
-} from './runtime.ts';
-import { copyKernel } from './attention-kernels.ts';
+  checkRan, copyKernel, kernel1d, readVector, residentKernel, type GpujsKernel, type GpujsMode, type GpujsRan, type KernelThis, type Resident,
+} from '../../core/gpujs/runtime.ts';
 
 /** Elements per partial sum (the host adds the N/CHUNK partials in float64). */
 export const CHUNK = 256;
