@@ -6,12 +6,13 @@
  * Everything is rendered in memory first and written only when all of it succeeded, each file atomically, so
  * bad input (missing, not JSON, schema-invalid) or a failing chart leaves the output directory untouched.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
-import { fsErrorText, writeFileAtomic } from '../core/atomic-write.ts';
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import { ensureDir, fsErrorText } from '../core/fs-safe.ts';
 import { QattnError } from '../core/errors.ts';
 import { CHARTS } from './charts/index.ts';
 import type { ChartDef, ChartSpec } from './charts/common.ts';
@@ -110,16 +111,8 @@ export async function renderCharts(doc: ResultsDoc, defs: readonly ChartDef[] = 
   return out;
 }
 
-function ensureOutDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    throw new QattnError(`cannot create output directory ${dir}: ${fsErrorText(err)}`);
-  }
-}
-
 function writeAll(outDir: string, charts: readonly RenderedChart[], html: string | null): string[] {
-  ensureOutDir(outDir);
+  ensureDir(outDir);
   const files: string[] = [];
   const put = (name: string, data: string | Uint8Array): void => {
     const path = join(outDir, name);

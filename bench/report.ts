@@ -7,11 +7,20 @@
  * something slipped through. Every string from the results file (method, workload, file names, error reasons)
  * is HTML-escaped; the inlined SVG is checked to contain no script, event handler or foreign content.
  */
+import type { ChartDef } from './charts/common.ts';
 import { crossoverAnalysis, formatPow2, formatSeconds, REFERENCE_N } from './charts/crossover-analysis.ts';
 import { formatCount, formatMs, formatN, formatSci } from './format.ts';
-import type { RenderedChart } from './render.ts';
 import type { BenchRecord, OkRecord, ResultsDoc } from './results.ts';
 import { theoryChecks } from './theory.ts';
+
+/**
+ * What the report needs of a rendered chart. Declared here rather than importing render.ts's RenderedChart
+ * (which satisfies it): render.ts calls buildReport, so the import would make the two files a cycle.
+ */
+export interface ReportChart {
+  readonly def: ChartDef;
+  readonly svg: string;
+}
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -83,7 +92,7 @@ function crossoverSection(doc: ResultsDoc): string {
   return `<section id="crossover-table"><h2>Crossover</h2><p>${escapeHtml(a.method)} on ${escapeHtml(a.workload ?? '')}: break-even context lengths, extrapolated (see the crossover chart for the assumptions).</p>${verdict}\n${table(header, rows)}</section>`;
 }
 
-function chartSection(c: RenderedChart): string {
+function chartSection(c: ReportChart): string {
   assertInertSvg(c.svg);
   const id = escapeHtml(c.def.id);
   const links = ['vl.json', 'svg', 'png'].map((ext) => `<a href="${id}.${ext}">${ext}</a>`).join(' · ');
@@ -97,7 +106,11 @@ function fitsSection(doc: ResultsDoc): string {
     `[${f.ci95[0].toFixed(3)}, ${f.ci95[1].toFixed(3)}]`, f.r2 === null ? '–' : f.r2.toFixed(3), `${formatN(f.nMin)}…${formatN(f.nMax)}`, String(f.points)]);
   const theory = theoryChecks(doc.fits).map((c) => [`${c.expectation.method} ${c.expectation.metric}`, c.expectation.expected.toFixed(1),
     c.fit ? c.fit.exponent.toFixed(3) : '–', c.status === 'n/a' ? `n/a: ${c.note ?? ''}` : c.status, c.expectation.why]);
-  return `<section id="fits"><h2>Scaling fits</h2><p>metric ∝ n^exponent, least squares in log–log.</p>\n` +
+  // The n range decides the exponent (small n carries fixed overheads), so the paragraph says which lengths count.
+  return `<section id="fits"><h2>Scaling fits</h2><p>metric ∝ n^exponent, least squares in log–log over n ≥ ${escapeHtml(formatN(doc.meta.config.fitMinN))} ` +
+    'when at least three lengths reach it, else over every length (the n range column says which). The crossover ' +
+    'chart fits oracle calls over the same range, so its fitted exponent is the oracleQueries one here; it caps ' +
+    'that at ½ for extrapolation.</p>\n' +
     `${table(['method', 'workload', 'mode', 'metric', 'exponent', '95% CI', 'R²', 'n range', 'points'], rows, 'num')}\n` +
     `<h3>Theory check</h3>\n${table(['check', 'expected', 'fitted', 'result', 'why'], theory)}</section>`;
 }
@@ -133,7 +146,7 @@ figcaption{color:#444;font-size:.92rem;max-width:900px}.files{color:#777}pre{bac
 nav a{margin-right:.8rem}`;
 
 /** The complete, self-contained index.html for a results document and its rendered charts. */
-export function buildReport(doc: ResultsDoc, charts: readonly RenderedChart[]): string {
+export function buildReport(doc: ResultsDoc, charts: readonly ReportChart[]): string {
   const nav = [['summary', 'Summary'], ['crossover-table', 'Crossover'], ...charts.map((c) => [`chart-${c.def.id}`, c.def.title]), ['fits', 'Fits'], ['meta', 'Run metadata']]
     .map(([id, t]) => `<a href="#${escapeHtml(id!)}">${escapeHtml(t!)}</a>`).join('');
   const c = doc.meta.config;

@@ -7,6 +7,7 @@
  * results file it came from.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { mechanismNames } from '../../attention/registry.ts';
 import type { FitEntry, FitMetric, OkRecord, ResultsDoc } from '../results.ts';
 
 export type ChartSpec = TopLevelSpec;
@@ -92,27 +93,47 @@ export function formatExponent(x: number): string {
   return s === '-0.00' ? '0.00' : s;
 }
 
-/** "2^k" for the label of a log₂ axis tick, as a Vega expression (Vega has only natural log). */
-const POW2_LABEL = "'2^' + round(log(datum.value) / LN2)";
+/** A power of two is labelled 2^k; any other n (an npy workload's length) as the number itself. */
+const N_LABEL = "abs(log(datum.value) / LN2 - round(log(datum.value) / LN2)) < 1e-9 ? '2^' + round(log(datum.value) / LN2) : format(datum.value, ',')";
 
-/** Powers of two covering [lo, hi], thinned to at most ~10 ticks so labels never collide. */
-export function pow2Ticks(lo: number, hi: number): number[] {
-  const a = Math.floor(Math.log2(Math.max(lo, 1)));
-  const b = Math.ceil(Math.log2(Math.max(hi, lo, 1)));
-  const step = Math.max(1, Math.ceil((b - a + 1) / 10));
-  const ticks: number[] = [];
-  for (let k = a; k <= b; k += step) ticks.push(2 ** k);
-  return ticks;
+/** N_LABEL in TypeScript, to size ticks. */
+export function nLabel(n: number): string {
+  const k = Math.log2(n);
+  return Math.abs(k - Math.round(k)) < 1e-9 ? `2^${Math.round(k)}` : n.toLocaleString('en-US');
 }
 
-/** The x encoding of context length n: log₂ scale, ticks at powers of two labelled 2^k. */
-export function nEncoding(ns: readonly number[], title = 'context length n (keys)', field = 'n'): Record<string, unknown> {
+/**
+ * Tick values for an n axis `width` px wide over [lo, hi]: hi itself (the largest measured n is the tick a reader
+ * looks for), then every `step`-th power of two below it, then lo if it has room. Vega's default overlap removal
+ * hid the last label: drawn flush right (ending at hi) it collides with its neighbour first, and the greedy
+ * pass keeps the earlier label. So ticks are spaced here for a flush label beside a centred one (1.5 labels,
+ * at Vega's Node estimate of 0.8 em per character) and the axis turns overlap removal off.
+ */
+export function nTicks(lo: number, hi: number, width: number): number[] {
+  const top = Math.log2(hi), bottom = Math.log2(lo);
+  const labelPx = Math.max(nLabel(hi).length, nLabel(lo).length, `2^${Math.ceil(top)}`.length) * 0.8 * CHART_CONFIG.axis.labelFontSize;
+  const pxPerOctave = width / Math.max(top - bottom, 1e-9);
+  const minStep = Math.max(1, Math.ceil((1.5 * labelPx + 6) / pxPerOctave));
+  // A step up to twice as wide that divides the span puts a tick on lo too.
+  const span = top - bottom;
+  const step = [...Array(minStep + 1).keys()].map((i) => minStep + i).find((s) => Number.isInteger(span) && span % s === 0) ?? minStep;
+  const ks = [top];
+  for (let k = Math.floor(top - step + 1e-9); k >= bottom - 1e-9; k -= step) ks.push(k);
+  if (ks[ks.length - 1]! - bottom >= step) ks.push(bottom);
+  // A centred label within half a label of the left edge would spill over the y axis (the edge one is flush).
+  return ks.filter((k) => { const px = (k - bottom) * pxPerOctave; return px < 1e-6 || px >= labelPx / 2 + 3; })
+    .map((k) => (k === top ? hi : k === bottom ? lo : 2 ** k)).reverse();
+}
+
+/** The x encoding of context length n: log₂ scale; ticks labelled 2^k, the largest n always among them. */
+export function nEncoding(ns: readonly number[], width: number, title = 'context length n (keys)', field = 'n'): Record<string, unknown> {
   const lo = ns.length ? Math.min(...ns) : 1;
   const hi = ns.length ? Math.max(...ns) : 2;
+  const top = Math.max(hi, lo * 2);
   return {
     field, type: 'quantitative', title,
-    scale: { type: 'log', base: 2, domain: [lo, Math.max(hi, lo * 2)], nice: false },
-    axis: { values: pow2Ticks(lo, hi), labelExpr: POW2_LABEL, grid: true },
+    scale: { type: 'log', base: 2, domain: [lo, top], nice: false },
+    axis: { values: nTicks(lo, top, width), labelExpr: N_LABEL, labelOverlap: false, labelFlush: true, grid: true },
   };
 }
 
@@ -152,6 +173,34 @@ export function bottomLegend(labels: readonly string[]): Record<string, unknown>
   const longest = Math.max(8, ...labels.map((l) => l.length));
   const columns = Math.max(1, Math.min(4, Math.floor(860 / (longest * 0.8 * 12 + 40))));
   return { orient: 'bottom', columns };
+}
+
+/**
+ * The colours of mechanisms, declared once: Vega's default scheme (tableau10) in registry order. A chart that
+ * let Vega assign colours by the order of its own data shifted every later method whenever one was missing
+ * (cost-vs-n has no line for performer, which reports no counts); a fixed domain keeps a method's colour the
+ * same in every chart and every run.
+ */
+export const MECHANISM_PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'] as const;
+
+/**
+ * The mechanism colour scale of `doc`: every registered name in registry order, then any unregistered method
+ * the file holds (a results file from another version), so the domain is the same in each chart of one file.
+ */
+export function mechanismColorScale(doc: ResultsDoc): { domain: string[]; range: string[] } {
+  const domain = distinct([...mechanismNames, ...methodsOf(doc)]);
+  return { domain, range: domain.map((_, i) => MECHANISM_PALETTE[i % MECHANISM_PALETTE.length]!) };
+}
+
+/**
+ * A colour encoding of the mechanism name in `field`, on the fixed scale. The legend lists only `drawn` (the
+ * methods this chart has marks for), in run order — a fixed domain alone would list every registered name.
+ */
+export function mechanismColor(doc: ResultsDoc, drawn: readonly string[], field = 'method', legend: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    field, type: 'nominal', title: 'method', scale: mechanismColorScale(doc),
+    legend: { ...bottomLegend(drawn), values: [...drawn], ...legend },
+  };
 }
 
 /** "decode, m = 16 queries, d = 64" — the run shape every subtitle states. */

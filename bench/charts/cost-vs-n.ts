@@ -6,7 +6,7 @@
  * matters, so a measured line parallel to a curve scales like it.
  */
 import type { CostFields, ResultsDoc } from '../results.ts';
-import { asSpec, emptyChart, bottomLegend, distinct, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, emptyChart, distinct, mechanismColor, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 export type CostMetric = 'scoreEvaluations' | 'oracleQueries' | 'samples';
 
@@ -103,10 +103,13 @@ export function overlapNotes(rows: readonly CostRow[]): string[] {
   return notes.size ? ['coinciding lines (drawn on top of one another):', ...notes] : [];
 }
 
+const WIDTH = 260;
+
 export function costVsNSpec(doc: ResultsDoc): ChartSpec {
   const rows = costRows(doc);
   if (!rows.length) return emptyChart('Cost counts vs context length', 'no method of this run reported score evaluations, oracle calls or samples');
   const panels = COST_METRICS.map((m) => m.title).filter((t) => rows.some((r) => r.panel === t));
+  const drawn = methodsOf(doc).filter((m) => rows.some((r) => r.kind === 'measured' && r.series === m));
   return asSpec({
     title: {
       text: 'Cost counts vs context length',
@@ -119,9 +122,9 @@ export function costVsNSpec(doc: ResultsDoc): ChartSpec {
       column: { field: 'panel', type: 'nominal', title: null, sort: panels },
     },
     spec: {
-      width: 260, height: 220,
+      width: WIDTH, height: 220,
       encoding: {
-        x: nEncoding(rows.map((r) => r.n)),
+        x: nEncoding(rows.map((r) => r.n), WIDTH),
         y: { field: 'value', type: 'quantitative', title: 'count per query', scale: { type: 'log' }, axis: { format: '~s' } },
       },
       layer: [
@@ -140,7 +143,7 @@ export function costVsNSpec(doc: ResultsDoc): ChartSpec {
           transform: [{ filter: "datum.kind === 'measured'" }],
           mark: { type: 'line', point: { size: 45 } },
           encoding: {
-            color: { field: 'series', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: bottomLegend(methodsOf(doc)) },
+            color: mechanismColor(doc, drawn, 'series'),
           },
         },
       ],

@@ -5,7 +5,7 @@
  * crossover chart and the report's crossover table; the model and its caveats are in crossover-model.ts.
  */
 import type { OkRecord, ResultsDoc } from '../results.ts';
-import { okRecords, workloadsOf } from './common.ts';
+import { findFit, okRecords, workloadsOf } from './common.ts';
 import { breakEvenN, fitQpuModel, requiredPerCall, scanTime, type QpuModel, type QpuPoint, type XY } from './crossover-model.ts';
 import { gpuCompetitors } from './gpu-reference.ts';
 
@@ -85,9 +85,12 @@ export function crossoverAnalysis(doc: ResultsDoc): CrossoverAnalysis {
   const competitors = [...gpuCompetitorList(), ...cpuCompetitors(doc, workload)];
   const names = [...new Set(recs.flatMap((r) => Object.keys(r.modeledQpuSeconds ?? {})))];
   const from = recs[0]?.n ?? 1;
+  // The n range of the fits table's oracle-call exponent, so the chart's fitted α is that same number.
+  const fit = recs[0] ? findFit(doc.fits, recs[0].method, recs[0].workload, 'oracleQueries') : undefined;
+  const range = fit ? [fit.nMin, fit.nMax] as const : undefined;
   const profiles = names.map((profile): ProfileCrossover => {
     const points = profilePoints(recs, profile);
-    const model = fitQpuModel(points);
+    const model = fitQpuModel(points, range);
     const breakEven = competitors.map((c) => (model ? breakEvenN(model.timeAt, c.time, from) : null));
     return { profile, points, model, breakEven };
   });

@@ -5,8 +5,10 @@
  * (oracles/qpu-time.ts): calls(n) = C·n^α by least squares in log–log, and perCall(n) = a + b·log₂ n (the cost
  * model's per-call depth is a constant arithmetic part plus an O(log N) bucket-brigade QRAM part,
  * Giovannetti–Lloyd–Maccone PRL 100, 160501). Top-k needs Θ(√(kN)) oracle calls (Dürr, Heiligman, Høyer,
- * Mhalla, quant-ph/0401091), but at small n BBHT's fixed overheads steepen the fit (≈ 0.6 over 2^7–2^9): a
- * fitted α above ½ is capped at ½, anchored at the largest measured n, so calls never outgrow the theory.
+ * Mhalla, quant-ph/0401091), but at small n BBHT's fixed overheads steepen the fit (≈ 0.6 over 2^7–2^9). So α
+ * is fitted over the n range of the run's own oracleQueries fit (bench/fits.ts: n ≥ fitMinN when three lengths
+ * reach it) — the chart and the fits table then show one exponent — and a fitted α above ½ is capped at ½,
+ * anchored at the largest measured n, so calls never outgrow the theory.
  *
  * Classical time is interpolated log–log between measured points. Beyond the largest measured n it grows ∝ n
  * (a scan over n keys is memory-bound; the H200 reference grows ×3.2 from 2^22 to 2^24 keys), and below the
@@ -51,8 +53,10 @@ export const THEORY_CALLS_EXPONENT = 0.5;
 export interface QpuModel {
   /** Exponent α of calls(n) = C·n^α used beyond the data: min(fitted, THEORY_CALLS_EXPONENT). */
   readonly alpha: number;
-  /** The least-squares exponent over the measured lengths. */
+  /** The least-squares exponent of calls over `fitRange`. */
   readonly fittedAlpha: number;
+  /** The smallest and largest n the calls fit used. */
+  readonly fitRange: readonly [number, number];
   callsAt(n: number): number;
   /** Modeled seconds per oracle call (diffusion and readout amortized in). */
   perCallAt(n: number): number;
@@ -68,12 +72,17 @@ function line(xs: readonly number[], ys: readonly number[]): { a: number; b: num
   return { a: ys[0]! - b * xs[0]!, b };
 }
 
-/** The model of one hardware profile, or null with fewer than two distinct n (nothing to fit a slope to). */
-export function fitQpuModel(points: readonly QpuPoint[]): QpuModel | null {
+/**
+ * The model of one hardware profile, or null with fewer than two distinct n (nothing to fit a slope to). Calls
+ * are fitted over the points within `callsRange` (every point when fewer than two distinct n fall in it);
+ * per-call time over all points.
+ */
+export function fitQpuModel(points: readonly QpuPoint[], callsRange?: readonly [number, number]): QpuModel | null {
   const pts = points.filter((p) => p.n > 1 && p.seconds > 0 && p.calls > 0);
   if (new Set(pts.map((p) => p.n)).size < 2) return null;
-  const lx = pts.map((p) => Math.log(p.n));
-  const calls = line(lx, pts.map((p) => Math.log(p.calls)));
+  const inRange = callsRange ? pts.filter((p) => p.n >= callsRange[0] && p.n <= callsRange[1]) : pts;
+  const cp = new Set(inRange.map((p) => p.n)).size >= 2 ? inRange : pts;
+  const calls = line(cp.map((p) => Math.log(p.n)), cp.map((p) => Math.log(p.calls)));
   const x2 = pts.map((p) => Math.log2(p.n));
   const per = pts.map((p) => p.seconds / p.calls);
   let pc = line(x2, per);
@@ -85,7 +94,8 @@ export function fitQpuModel(points: readonly QpuPoint[]): QpuModel | null {
     ? (n: number): number => Math.exp(calls.a + calls.b * Math.log(n))
     : (n: number): number => last.calls * (n / last.n) ** alpha;
   const perCallAt = (n: number): number => Math.max(pc.a + pc.b * Math.log2(n), Math.min(...per));
-  return { alpha, fittedAlpha: calls.b, callsAt, perCallAt, timeAt: (n) => callsAt(n) * perCallAt(n) };
+  const fitRange = [Math.min(...cp.map((p) => p.n)), Math.max(...cp.map((p) => p.n))] as const;
+  return { alpha, fittedAlpha: calls.b, fitRange, callsAt, perCallAt, timeAt: (n) => callsAt(n) * perCallAt(n) };
 }
 
 /** Largest log₂ n searched for a break-even (2^128 keys: far beyond any memory, so "never" in practice). */

@@ -6,7 +6,7 @@
  * each profile models; a profile breaks even where its line drops below a "needed" line.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, bottomLegend, nEncoding, runShape, wrapParts, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, bottomLegend, findFit, nEncoding, runShape, wrapParts, type ChartDef, type ChartSpec } from './common.ts';
 import { crossoverAnalysis, formatPow2, formatSeconds, REFERENCE_N, type CrossoverAnalysis } from './crossover-analysis.ts';
 import { logGrid, MAX_LOG2_N } from './crossover-model.ts';
 import { GPU_REFERENCE_SOURCE } from './gpu-reference.ts';
@@ -83,38 +83,82 @@ export function crossoverRows(a: CrossoverAnalysis): CrossoverRow[] {
   return [...timeRows(a, grid), ...latencyRows(a, grid)];
 }
 
-/** Series → colour: profiles by hardware, GPU reds, CPU greys, "needed" lines dark. */
-export function seriesColors(rows: readonly CrossoverRow[]): { domain: string[]; range: string[] } {
+/**
+ * Series → colour, line dash and point shape. Colours encode the hardware, not the mechanism (profiles by
+ * hardware, GPU reds, CPU greys, "needed" lines dark), so this chart does not use the mechanism palette.
+ * Exact attention is dash-dotted with squares and top-k dashed with circles: the H200 top-32 and exact-decode
+ * lines lie within a small factor of each other, and red beside orange alone did not tell them apart.
+ */
+export function seriesStyles(rows: readonly CrossoverRow[], a: CrossoverAnalysis): { domain: string[]; color: string[]; exact: string[]; shape: string[] } {
   const domain = [...new Set(rows.map((r) => r.series))];
+  const exact = new Set(a.competitors.filter((c) => c.task === 'exact').map((c) => c.name));
   let other = 0;
-  const range = domain.map((s) => {
+  const color = domain.map((s) => {
     const profile = /^QPU (.*)$/.exec(s)?.[1];
     if (profile !== undefined) return PROFILE_COLORS[profile] ?? OTHER_PROFILE_COLORS[other++ % OTHER_PROFILE_COLORS.length]!;
     if (s.startsWith('needed')) return s.includes('H200') ? '#9e1b24' : '#333333';
     if (s.includes('H200')) return s.includes('top-') ? '#e45756' : '#f58518';
     return s.includes('topk') ? '#7f7f7f' : '#bab0ac';
   });
-  return { domain, range };
+  return { domain, color, exact: domain.filter((s) => exact.has(s)), shape: domain.map((s) => (exact.has(s) ? 'square' : 'circle')) };
 }
 
-/** "0.50 (fit 0.59, capped at ½)" or "0.48". */
-function alphaText(a: CrossoverAnalysis): string {
+/** Extrapolated lines: exact attention dash-dotted, everything else (top-k, QPU profiles) dashed. */
+export const EXTRAPOLATED_DASHES = [{ exact: false, dash: [5, 4] }, { exact: true, dash: [9, 3, 2, 3] }] as const;
+
+/** Classical lines never further apart than this on the time panel are named in the subtitle as nearly coinciding. */
+export const CLOSE_PX = 10;
+
+/**
+ * "H200 top-32 (ref.) and H200 exact decode (ref.) within 3.1×" for each pair of competitors whose time lines stay
+ * within CLOSE_PX of each other at every n of the chart. Pixels, not a fixed ratio: the time axis spans ~25
+ * decades, so a 3× gap is a few pixels and reads as one line.
+ */
+export function closeCompetitors(a: CrossoverAnalysis, rows: readonly CrossoverRow[]): string[] {
+  const grid = [...new Set(rows.filter((r) => r.kind === 'extrapolated').map((r) => r.n))];
+  const ys = rows.filter((r) => r.panel === 'time' && r.seconds > 0).map((r) => Math.log10(r.seconds));
+  if (!grid.length || !ys.length) return [];
+  const pxPerDecade = PANEL_HEIGHT / Math.max(1, Math.ceil(Math.max(...ys)) - Math.floor(Math.min(...ys)));
+  const out: string[] = [];
+  a.competitors.forEach((c, i) => a.competitors.slice(i + 1).forEach((d) => {
+    const ratio = Math.max(...grid.map((n) => Math.max(c.time(n) / d.time(n), d.time(n) / c.time(n))));
+    if (Math.log10(ratio) * pxPerDecade <= CLOSE_PX) out.push(`${c.name} and ${d.name} within ${ratio.toFixed(1)}×`);
+  }));
+  return out;
+}
+
+/**
+ * The oracle-call exponent and where it comes from, as subtitle parts: "…∝ n^0.50", "(fit 0.56 over n = 2^12…2^16,
+ * as in the fits table; capped at ½)". The fit uses the n range of the fits table's oracleQueries fit
+ * (crossover-model.ts) so both show one number; the range is printed because a fit over all measured n is
+ * steeper (BBHT overheads at small n) and would read as a second, unexplained exponent.
+ */
+export function alphaParts(doc: ResultsDoc, a: CrossoverAnalysis): string[] {
   const m = a.profiles.find((p) => p.model)?.model;
-  if (!m) return '?';
-  return m.alpha === m.fittedAlpha ? m.alpha.toFixed(2) : `${m.alpha.toFixed(2)} (fit ${m.fittedAlpha.toFixed(2)}, capped at ½)`;
+  const head = 'dashed: extrapolated — classical ∝ n, oracle calls ∝ n^';
+  if (!m) return [`${head}?`];
+  const inTable = a.method !== null && a.workload !== null && findFit(doc.fits, a.method, a.workload, 'oracleQueries') !== undefined;
+  const notes = [
+    `fit ${m.fittedAlpha.toFixed(2)} over n = ${formatPow2(m.fitRange[0])}…${formatPow2(m.fitRange[1])}${inTable ? ', as in the fits table' : ''}`,
+    ...(m.alpha === m.fittedAlpha ? [] : ['capped at ½, the √(kn) theory']),
+  ];
+  return [`${head}${m.alpha.toFixed(2)}`, `(${notes.join('; ')})`];
 }
 
 export function crossoverSubtitle(doc: ResultsDoc, a: CrossoverAnalysis): string[] {
+  const close = closeCompetitors(a, crossoverRows(a));
+  const closeLines = wrapParts(['dash-dot and squares: exact attention', ...(close.length ? [`nearly coinciding: ${close.join(', ')}`] : [])]);
   if (!a.method) {
     return ['no quantum records with modeled QPU time in this run: only the classical side is drawn',
-      `(${runShape(doc)})`, 'run e.g. qattn bench --methods grover-topk,topk-exact,exact', `GPU: ${GPU_REFERENCE_SOURCE}`];
+      `(${runShape(doc)})`, 'run e.g. qattn bench --methods grover-topk,topk-exact,exact', ...closeLines, `GPU: ${GPU_REFERENCE_SOURCE}`];
   }
   const evens = a.profiles.map((p) => `${p.profile} ${p.breakEven[0] == null ? `none ≤ 2^${MAX_LOG2_N}` : formatPow2(p.breakEven[0])}`);
   const per = a.profiles.flatMap((p) => (p.model ? [`${p.profile} ${formatSeconds(p.model.perCallAt(REFERENCE_N))}`] : []));
   const need = a.requiredPerCallAtReference;
   return [
     `${a.method} on ${a.workload}, ${runShape(doc)}; per query`,
-    `dashed: extrapolated — classical ∝ n, oracle calls ∝ n^${alphaText(a)}`,
+    ...wrapParts(alphaParts(doc, a), 88, ' '),
+    ...closeLines,
     ...wrapParts([`break-even n with ${a.competitors[0]?.name ?? 'the GPU'}: ${evens[0] ?? ''}`, ...evens.slice(1)]),
     ...(need === null ? ['fewer than two lengths: no extrapolation']
       : wrapParts([`to match it at n = 2^20 an oracle call must take ≤ ${formatSeconds(need)}; modeled: ${per[0] ?? ''}`, ...per.slice(1)], 88, ', ')),
@@ -145,16 +189,27 @@ function scaleRules(rows: readonly CrossoverRow[]): Array<Record<string, unknown
   ];
 }
 
-function panel(rows: readonly CrossoverRow[], name: CrossoverRow['panel'], title: string, yTitle: string): Record<string, unknown> {
+const WIDTH = 640;
+const PANEL_HEIGHT = 260;
+
+function panel(rows: readonly CrossoverRow[], a: CrossoverAnalysis, name: CrossoverRow['panel'], title: string, yTitle: string): Record<string, unknown> {
   const mine = rows.filter((r) => r.panel === name);
   const has = (...kinds: string[]): boolean => mine.some((r) => kinds.includes(r.kind));
   const only = (...kinds: string[]): { filter: string } => ({ filter: `datum.panel === '${name}' && indexof(${JSON.stringify(kinds)}, datum.kind) >= 0` });
-  const color = { field: 'series', type: 'nominal', title: null, scale: seriesColors(rows), legend: bottomLegend(seriesColors(rows).domain) };
+  const style = seriesStyles(rows, a);
+  // Colour and shape share one domain, so Vega-Lite merges them into one legend (its symbols show the shape).
+  const channel = (range: unknown[]): Record<string, unknown> => ({ field: 'series', type: 'nominal', title: null, scale: { domain: style.domain, range }, legend: bottomLegend(style.domain) });
+  const color = channel(style.color);
   // A layer without data makes Vega warn about an infinite extent: only layers that have rows are emitted.
   const layers = [
-    has('extrapolated') && { transform: [only('extrapolated')], mark: { type: 'line', strokeDash: [5, 4], strokeWidth: 1.5 }, encoding: { color } },
+    // Dash as a mark property, one layer per dash, not a channel: a dash legend would merge into the colour
+    // one and blur its symbols; the subtitle says which dash is which.
+    ...EXTRAPOLATED_DASHES.map(({ exact, dash }) => mine.some((r) => r.kind === 'extrapolated' && style.exact.includes(r.series) === exact) && {
+      transform: [only('extrapolated'), { filter: `${exact ? '' : '!'}(indexof(${JSON.stringify(style.exact)}, datum.series) >= 0)` }],
+      mark: { type: 'line', strokeWidth: 1.5, strokeDash: dash }, encoding: { color },
+    }),
     has('curve') && { transform: [only('curve')], mark: { type: 'line', strokeWidth: 2 }, encoding: { color } },
-    has('modeled', 'measured', 'reference') && { transform: [only('modeled', 'measured', 'reference')], mark: { type: 'point', filled: true, size: 70 }, encoding: { color } },
+    has('modeled', 'measured', 'reference') && { transform: [only('modeled', 'measured', 'reference')], mark: { type: 'point', filled: true, size: 70 }, encoding: { color, shape: channel(style.shape) } },
     has('break-even') && { transform: [only('break-even')], mark: { type: 'rule', strokeDash: [1, 3], strokeWidth: 1.5 }, encoding: { color, y: null } },
     has('break-even', 'mark') && { transform: [only('break-even', 'mark')], mark: { type: 'point', shape: 'diamond', size: 170, filled: true, stroke: 'black' }, encoding: { color } },
     has('mark') && {
@@ -165,9 +220,9 @@ function panel(rows: readonly CrossoverRow[], name: CrossoverRow['panel'], title
   ].filter(Boolean);
   return {
     title: { text: title, fontSize: 13, anchor: 'start' },
-    width: 640, height: 260,
+    width: WIDTH, height: PANEL_HEIGHT,
     encoding: {
-      x: nEncoding(rows.map((r) => r.n)),
+      x: nEncoding(rows.map((r) => r.n), WIDTH),
       y: { field: 'seconds', type: 'quantitative', title: yTitle, scale: { type: 'log' }, axis: { labelExpr: SECONDS_LABEL } },
     },
     layer: layers,
@@ -177,9 +232,9 @@ function panel(rows: readonly CrossoverRow[], name: CrossoverRow['panel'], title
 export function crossoverSpec(doc: ResultsDoc): ChartSpec {
   const a = crossoverAnalysis(doc);
   const rows = crossoverRows(a);
-  const panels = [panel(rows, 'time', 'Seconds per query (diamonds and dotted rules: break-even with the H200 top-32)', 'seconds per query')];
+  const panels = [panel(rows, a, 'time', 'Seconds per query (diamonds and dotted rules: break-even with the H200 top-32)', 'seconds per query')];
   if (rows.some((r) => r.panel === 'latency')) {
-    panels.push(panel(rows, 'latency', 'Seconds per oracle call: needed to match a classical top-k, and modeled', 'seconds per oracle call'));
+    panels.push(panel(rows, a, 'latency', 'Seconds per oracle call: needed to match a classical top-k, and modeled', 'seconds per oracle call'));
   }
   return asSpec({
     title: { text: 'Crossover: modeled QPU vs classical attention', subtitle: crossoverSubtitle(doc, a) },
@@ -196,7 +251,8 @@ export const crossoverChart: ChartDef = {
     'calls, QRAM loading included; oracles/qpu-time.ts) against classical top-k and exact decode — measured here on ' +
     'the CPU, and the cited H200 figures (bench/reference-data/). Diamonds mark the n where a profile would break even ' +
     'with the H200 scores + top-32. Bottom: how fast one oracle call would have to be to match a classical top-k ' +
-    '(oracle calls fitted as C·n^α), against the per-call time each profile models. Beyond measured n, classical time ' +
+    '(oracle calls fitted as C·n^α over the n range of the fits table, so α is the fitted oracleQueries exponent there, ' +
+    'capped at ½), against the per-call time each profile models. Beyond measured n, classical time ' +
     'is extrapolated ∝ n and quantum calls ∝ n^α — optimistic for the QPU; qubit counts (O(n) QRAM routers) are not ' +
     'treated as a limit here.',
   build: crossoverSpec,

@@ -5,7 +5,7 @@
  * other method is at least as cheap and at least as accurate on this input.
  */
 import type { OkRecord, ResultsDoc } from '../results.ts';
-import { asSpec, emptyChart, bottomLegend, workloadFacet, floorForLog, methodsOf, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, emptyChart, workloadFacet, floorForLog, mechanismColor, methodsOf, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 import { REL_L2_FLOOR } from './fidelity-vs-n.ts';
 
 export interface ParetoRow {
@@ -76,7 +76,7 @@ export function paretoRows(doc: ResultsDoc): ParetoRow[] {
   });
 }
 
-function panel(doc: ResultsDoc, x: 'msPerQuery' | 'workPerQuery', front: 'frontTime' | 'frontWork', title: string): Record<string, unknown> {
+function panel(doc: ResultsDoc, rows: readonly ParetoRow[], x: 'msPerQuery' | 'workPerQuery', front: 'frontTime' | 'frontWork', title: string): Record<string, unknown> {
   const xEnc = { field: x, type: 'quantitative', title, scale: { type: 'log' }, axis: { format: '~g' } };
   const yEnc = { field: 'relL2Plot', type: 'quantitative', title: 'relative L2 error', scale: { type: 'log' }, axis: { format: '.0e' } };
   return {
@@ -99,7 +99,7 @@ function panel(doc: ResultsDoc, x: 'msPerQuery' | 'workPerQuery', front: 'frontT
         {
           mark: { type: 'point', size: 110, filled: true, opacity: 0.9 },
           encoding: {
-            color: { field: 'method', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: bottomLegend(methodsOf(doc)) },
+            color: mechanismColor(doc, methodsOf(doc).filter((m) => rows.some((r) => r.method === m))),
             shape: { field: 'family', type: 'nominal', title: 'family', legend: { orient: 'bottom', direction: 'vertical' } },
           },
         },
@@ -122,8 +122,8 @@ export function fidelityVsCostSpec(doc: ResultsDoc): ChartSpec {
     },
     data: { values: rows },
     vconcat: [
-      panel(doc, 'msPerQuery', 'frontTime', 'median time per query (ms; quantum = simulator time)'),
-      panel(doc, 'workPerQuery', 'frontWork', 'classical dot products + oracle calls per query'),
+      panel(doc, rows, 'msPerQuery', 'frontTime', 'median time per query (ms; quantum = simulator time)'),
+      panel(doc, rows, 'workPerQuery', 'frontWork', 'classical dot products + oracle calls per query'),
     ],
     resolve: { scale: { color: 'shared', shape: 'shared' } },
   });

@@ -4,7 +4,7 @@
  * bench/score.ts). Mass recall explains relL2 for top-k style methods: the error is the mass left out.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, emptyChart, bottomLegend, workloadFacet, floorForLog, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, emptyChart, workloadFacet, floorForLog, mechanismColor, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 /** Errors below this are drawn at it: float32 rounding of an exact method can be ~1e-8, or exactly 0. */
 export const REL_L2_FLOOR = 1e-9;
@@ -26,6 +26,8 @@ export function fidelityRows(doc: ResultsDoc): FidelityRow[] {
   }));
 }
 
+const WIDTH = 360;
+
 function panel(doc: ResultsDoc, rows: readonly FidelityRow[], field: 'relL2Plot' | 'massRecall'): Record<string, unknown> {
   const y = field === 'relL2Plot'
     ? { field, type: 'quantitative', title: `relative L2 error (floor ${REL_L2_FLOOR})`, scale: { type: 'log' }, axis: { format: '.0e' } }
@@ -34,11 +36,11 @@ function panel(doc: ResultsDoc, rows: readonly FidelityRow[], field: 'relL2Plot'
     ...(field === 'massRecall' ? { transform: [{ filter: 'isValid(datum.massRecall)' }] } : {}),
     facet: workloadFacet(doc), columns: 2,
     spec: {
-      width: 360, height: 240,
+      width: WIDTH, height: 240,
       mark: { type: 'line', point: { size: 50 } },
       encoding: {
-        x: nEncoding(rows.map((r) => r.n)), y,
-        color: { field: 'method', type: 'nominal', title: 'method', sort: methodsOf(doc), legend: bottomLegend(methodsOf(doc)) },
+        x: nEncoding(rows.map((r) => r.n), WIDTH), y,
+        color: mechanismColor(doc, methodsOf(doc).filter((m) => rows.some((r) => r.method === m))),
       },
     },
   };

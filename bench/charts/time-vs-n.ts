@@ -4,7 +4,7 @@
  * results.json (bench/fits.ts), so the slope a reader sees is the number the run reports.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, emptyChart, bottomLegend, workloadFacet, findFit, formatExponent, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, bottomLegend, emptyChart, workloadFacet, findFit, formatExponent, mechanismColor, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 export interface TimeRow {
   readonly workload: string;
@@ -34,10 +34,15 @@ export function timeRows(doc: ResultsDoc): TimeRow[] {
   }));
 }
 
+const WIDTH = 360;
+
 export function timeVsNSpec(doc: ResultsDoc): ChartSpec {
   const rows = timeRows(doc);
   if (!rows.length) return emptyChart('Time vs context length', 'no cell of this run finished: nothing to draw');
-  const labels = methodsOf(doc).map((m) => timeLabel(doc, m)).filter((l) => rows.some((r) => r.label === l));
+  const drawn = methodsOf(doc).filter((m) => rows.some((r) => r.method === m));
+  const labels = drawn.map((m) => timeLabel(doc, m));
+  // Colour by method on the shared mechanism scale; the legend shows each method's fitted-exponent label.
+  const labelOf = `${JSON.stringify(Object.fromEntries(drawn.map((m, i) => [m, labels[i]])))}[datum.label]`;
   return asSpec({
     title: {
       text: 'Time vs context length',
@@ -47,12 +52,12 @@ export function timeVsNSpec(doc: ResultsDoc): ChartSpec {
     data: { values: rows },
     facet: workloadFacet(doc), columns: 2,
     spec: {
-      width: 360, height: 280,
+      width: WIDTH, height: 280,
       mark: { type: 'line', point: { size: 50 } },
       encoding: {
-        x: nEncoding(rows.map((r) => r.n)),
+        x: nEncoding(rows.map((r) => r.n), WIDTH),
         y: { field: 'medianMs', type: 'quantitative', title: 'median time (ms)', scale: { type: 'log' }, axis: { format: '~g' } },
-        color: { field: 'label', type: 'nominal', title: 'method (fitted exponent)', sort: labels, legend: bottomLegend(labels) },
+        color: mechanismColor(doc, drawn, 'method', { title: 'method (fitted exponent)', labelExpr: labelOf, ...bottomLegend(labels) }),
       },
     },
   });
