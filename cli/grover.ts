@@ -11,26 +11,43 @@ import {
   ALGORITHMS, isAlgorithm, runExperiment, type Algorithm, type ExperimentReport, type ExperimentSpec, type Problem,
 } from '../oracles/experiment.ts';
 import { depolarizing } from '../oracles/noise.ts';
+import { searchSpace } from '../oracles/oracle.ts';
 import { HELP_FLAG, intFlag, numberFlag, parseFlags, processIo, type CliIo } from './args.ts';
 
 export const GROVER_USAGE = `usage: qattn grover --n N (--marked M | --scores S.npy --threshold T) [--algorithm known|bbht|max|topk]
                     [--k K] [--backend statevector|analytic|gpujs] [--noise P | --hardware PROFILE]
                     [--runs R] [--seed S] [--json]
 
-Simulates quantum search over N items (padded to 2^⌈log₂N⌉ states) and reports oracle calls, success and
+Simulates quantum search over N items (padded to N' = 2^⌈log₂N⌉ states) and reports oracle calls, success and
 modeled QPU seconds per hardware profile (${profileNames.join(', ')}).
 
   --n N            number of items (implied by --scores)
   --marked M       mark M random items (seeded); for known and bbht
-  --scores S.npy   scores (any shape, flattened); --threshold T marks score > T (known, bbht);
-                   max finds the largest score, topk the --k largest
-  --algorithm A    known (Grover, M known; default), bbht (M unknown), max (Dürr–Høyer), topk
-  --backend B      analytic (default; exact closed form) or statevector (explicit 2^n amplitudes)
+  --scores S.npy   scores (any shape, flattened; every score finite)
+  --threshold T    with --scores, for known and bbht: the marked items are those with score > T
+  --algorithm A    known (Grover, M known; default), bbht (M unknown), max (Dürr–Høyer: the largest score),
+                   topk (the --k largest scores); max and topk need --scores and take no --threshold
+  --k K            how many of the largest scores topk finds (required by topk, refused otherwise)
+  --backend B      analytic (default; exact closed form), statevector or gpujs (explicit 2^n amplitudes:
+                   float64 on the CPU, or float32 in gpu.js kernels); both simulators stop at 26 qubits
   --noise P        depolarizing probability per oracle call
   --hardware H     derive P from a hardware profile's error rate and the oracle's gate count
   --runs R         independent seeded runs (default 100)
-  --seed S         seed (default 1)
-  --json           one JSON line instead of a table`;
+  --seed S         seed (default 0)
+  --json           one JSON line instead of a table
+
+The table (one row per hardware profile; modeled from gate depths, not measured):
+  QPU s            total: QRAM s + arith s + diffuse s + measure s
+  QRAM s           loading the data through bucket-brigade QRAM, over all oracle calls
+  arith s          the oracle's arithmetic and comparator, over all oracle calls
+  diffuse s        the diffusion steps;  measure s  the readouts
+  qubits, fits     circuit plus QRAM router qubits, and whether the profile has that many
+  p/call           depolarizing probability per oracle call on that hardware (what --hardware applies);
+                   1.000 means fully depolarized: the search does no better than a random guess
+  classical∥ s     the same task on N' simple classical processors, one per QRAM leaf: what the QRAM's
+                   active hardware could do classically instead (Jaques & Rattew, arXiv 2305.10310)
+
+A search that runs over a second (statevector or gpujs from about 2^20 states) prints progress on stderr only.`;
 
 const FLAGS = {
   n: { type: 'string' },
@@ -50,11 +67,21 @@ const FLAGS = {
 
 type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
 
-/** Scores from a .npy file as float64 (int64 via Number: exact up to 2^53). */
+/**
+ * Scores from a .npy file as float64 (int64 via Number: exact up to 2^53). Every score must be finite, as
+ * `qattn attend` requires of Q, K and V: NaN has no rank, and ±Inf would make a threshold or maximum meaningless.
+ */
 function loadScores(path: string): Float64Array {
   const arr = readNpy(path);
-  if (arr.dtype === 'int64') return Float64Array.from(arr.data, (x) => Number(x));
-  return Float64Array.from(arr.data);
+  const scores = arr.dtype === 'int64' ? Float64Array.from(arr.data, (x) => Number(x)) : Float64Array.from(arr.data);
+  for (let i = 0; i < scores.length; i++) {
+    const x = scores[i]!;
+    if (!Number.isFinite(x)) {
+      const what = Number.isNaN(x) ? 'NaN' : x > 0 ? 'Inf' : '-Inf';
+      throw new QattnError(`--scores ${path} contains ${what} at flat index ${i} (scores must be finite)`);
+    }
+  }
+  return scores;
 }
 
 function forbid(f: Flags, names: ReadonlyArray<keyof Flags>, why: string): void {
@@ -106,7 +133,7 @@ function parseSpec(f: Flags): ExperimentSpec {
     noise: p === undefined ? null : depolarizing(p),
     hardware: f.hardware === undefined ? null : getProfile(f.hardware),
     runs: intFlag('runs', f.runs, 1, 1e7) ?? 100,
-    rng: createRng(intFlag('seed', f.seed, 0, 2 ** 32 - 1) ?? 1),
+    rng: createRng(intFlag('seed', f.seed, 0, 2 ** 32 - 1) ?? 0),
   };
 }
 
@@ -129,7 +156,41 @@ export function formatReport(r: ExperimentReport): string {
     lines.push(`  ${b.profile.padEnd(16)}${[b.total, b.qramLoading, b.oracleArithmetic, b.diffusion, b.measurement].map((x) => fmt(x).padStart(11)).join('')}` +
       `${String(b.qubitsNeeded).padStart(10)}  ${(b.fitsOnDevice ? 'yes' : 'no').padEnd(4)}${fmt(b.noisePerOracleCall).padStart(10)}${fmt(b.parallelClassicalSeconds).padStart(14)}`);
   }
+  lines.push(
+    '',
+    "  p/call: depolarizing probability per oracle call on that profile (1.000 = fully depolarized: a random guess);",
+    "  fits: the profile has the qubits; classical∥ s: the same task on N' classical processors (see qattn grover --help)",
+  );
   return lines.join('\n');
+}
+
+/** Progress lines start once a search has run this long, and come at most this often. */
+const PROGRESS_EVERY_S = 1;
+/** From this many states on, a statevector/gpujs run can take minutes, so say so before the first one. */
+const SLOW_STATES = 2 ** 22;
+
+/**
+ * Progress on stderr for long searches: "run r/R done" with elapsed and estimated remaining seconds, at most
+ * once per PROGRESS_EVERY_S and only after that long; nothing for a quick search. One clock read per run.
+ */
+export function groverProgress(io: CliIo, backend: string, n: number, runs: number, clock = () => performance.now()): (done: number, runs: number) => void {
+  const { qubits, searchSize } = searchSpace(n);
+  if (backend !== 'analytic' && searchSize >= SLOW_STATES) {
+    io.err(`qattn grover: ${runs} run${runs === 1 ? '' : 's'} on the ${backend} backend over 2^${qubits} amplitudes; ` +
+      'a run may take minutes (progress follows on stderr)');
+  }
+  const started = clock();
+  let last = { at: started, done: 0 };
+  return (done, runs) => {
+    const now = clock();
+    if (now - last.at < PROGRESS_EVERY_S * 1000 && !(last.done > 0 && done === runs)) return;
+    // Remaining time at the pace since the previous line. None after run 1: it alone evaluates the oracle,
+    // and a noiseless known search caches its state there, so later runs can be much faster.
+    const perRun = (now - last.at) / 1000 / (done - last.done);
+    const left = done < runs && done > 1 ? `, ~${Math.ceil(perRun * (runs - done))} s left` : '';
+    last = { at: now, done };
+    io.err(`qattn grover: run ${done}/${runs} done, ${((now - started) / 1000).toFixed(1)} s elapsed${left}`);
+  };
 }
 
 export async function groverCommand(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -138,7 +199,9 @@ export async function groverCommand(argv: string[], io: CliIo = processIo): Prom
     io.out(GROVER_USAGE);
     return 0;
   }
-  const report = runExperiment(parseSpec(f));
+  const spec = parseSpec(f);
+  const n = spec.problem.kind === 'marked' ? spec.problem.n : spec.problem.scores.length;
+  const report = runExperiment(spec, { onRun: groverProgress(io, spec.backend.name, n, spec.runs) });
   io.out(f.json ? JSON.stringify(report) : formatReport(report));
   return 0;
 }

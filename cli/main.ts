@@ -6,6 +6,7 @@
  * Error contract: a QattnError (anything the user can fix) prints `qattn: <message>` on one line to stderr and
  * exits 2, with no stack trace; anything else is a qattn bug and prints its stack, exit 1.
  */
+import { readFileSync } from 'node:fs';
 import { QattnError } from '../core/errors.ts';
 import { processIo, type CliIo, type Command } from './args.ts';
 
@@ -57,8 +58,19 @@ export function usage(): string {
     'commands:',
     ...rows,
     '',
-    'Run `qattn <command> --help` for the flags of a command.',
+    'Run `qattn <command> --help` (or `qattn help <command>`) for the flags of a command,',
+    '`qattn --version` (-V) for the version.',
   ].join('\n');
+}
+
+/** What main answers itself, besides the commands: `qattn help [command]` and `qattn version`. */
+export const BUILTINS = ['help', 'version'] as const;
+
+/** The version in the package.json next to the sources, read when asked (no copy to keep in sync). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  if (typeof pkg.version !== 'string') throw new Error('package.json has no "version" string');
+  return pkg.version;
 }
 
 /** QattnError, also when a second copy of core/errors.ts was loaded (instanceof would then miss it). */
@@ -93,6 +105,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       // `qattn help attend` is `qattn attend --help`.
       if (name === 'help' && rest[0] !== undefined) return await (await lookup(rest[0]).load())(['--help'], io);
       io.out(usage());
+      return 0;
+    }
+    if (name === '--version' || name === '-V' || name === 'version') {
+      if (rest.length > 0) throw new QattnError(`${name} takes no arguments, got '${rest[0]}'`);
+      io.out(packageVersion());
       return 0;
     }
     const command = await lookup(name).load();

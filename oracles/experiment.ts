@@ -130,13 +130,22 @@ function markedCount(spec: ExperimentSpec, oracle: Oracle | null): number {
 
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
-export function runExperiment(spec: ExperimentSpec): ExperimentReport {
+/** Observers of a running experiment (the CLI's progress lines); called synchronously, so keep them cheap. */
+export interface ExperimentHooks {
+  /** After each run: `done` of `runs` runs finished. */
+  readonly onRun?: (done: number, runs: number) => void;
+}
+
+export function runExperiment(spec: ExperimentSpec, hooks: ExperimentHooks = {}): ExperimentReport {
   const started = performance.now();
   const oracle = spec.algorithm === 'known' || spec.algorithm === 'bbht' ? searchOracle(spec) : null;
   const model = costModel(spec, oracle);
   const noise = spec.noise ?? (spec.hardware ? noiseForProfile(spec.hardware, model) : null);
   const outcomes: RunOutcome[] = [];
-  for (let i = 0; i < spec.runs; i++) outcomes.push(runOnce(spec, oracle, spec.rng.fork(i), noise ?? undefined));
+  for (let i = 0; i < spec.runs; i++) {
+    outcomes.push(runOnce(spec, oracle, spec.rng.fork(i), noise ?? undefined));
+    hooks.onRun?.(i + 1, spec.runs);
+  }
   const calls = outcomes.map((o) => o.cost.oracleCalls);
   const first = outcomes[0]!;
   const meanCost = {
