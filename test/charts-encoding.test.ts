@@ -7,9 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mechanismNames } from '../attention/registry.ts';
-import { MECHANISM_PALETTE, mechanismColorScale, nTicks, type ChartSpec } from '../bench/charts/common.ts';
+import { coincidingLines, MECHANISM_PALETTE, mechanismColorScale, nTicks, type ChartSpec } from '../bench/charts/common.ts';
 import { crossoverAnalysis } from '../bench/charts/crossover-analysis.ts';
 import { crossoverSpec, crossoverSubtitle, EXTRAPOLATED_DASHES } from '../bench/charts/crossover.ts';
+import { fidelityVsNSpec } from '../bench/charts/fidelity-vs-n.ts';
 import { CHARTS } from '../bench/charts/index.ts';
 import { computeFits } from '../bench/fits.ts';
 import { renderSvg } from '../bench/render.ts';
@@ -154,6 +155,44 @@ function steepSmallN(): ResultsDoc {
   const config = { ...sample.meta.config, methods: ['grover-topk'], workloads: ['gaussian'], lengths: records.map((r) => r.n), fitMinN: 4096 };
   return { ...sample, meta: { ...sample.meta, config }, records, fits: computeFits(records, 4096) };
 }
+
+test('coinciding lines: one helper, per cell, within a relative tolerance, over drawn points only', () => {
+  type Row = { method: string; cell: string; n: number; v: number | null };
+  const line = (method: string, cell: string, vs: Array<number | null>): Row[] => vs.map((v, i) => ({ method, cell, n: 2 ** (7 + i), v }));
+  const keys = { method: (r: Row) => r.method, cell: (r: Row) => r.cell, n: (r: Row) => r.n, value: (r: Row) => r.v };
+  const rows = [
+    ...line('a', 'x', [1, 2]), ...line('b', 'x', [1.005, 2]), ...line('c', 'x', [1, 3]),
+    ...line('a', 'y', [1, 2]), ...line('c', 'y', [1, 2.5]),
+    ...line('p', 'z', [null, null]), ...line('q', 'z', [null, null]),
+  ];
+  assert.deepEqual(coincidingLines(rows, keys).map((c) => [c.cell, c.groups]), [['x', [['a', 'b']]]]);
+  assert.deepEqual(coincidingLines(rows, { ...keys, relTol: 0.001 }), [], 'a and b differ by 0.5 % at n = 128');
+  assert.deepEqual(coincidingLines(rows, { ...keys, relTol: 0.5 }).map((c) => [c.cell, c.groups]), [['x', [['a', 'b', 'c']]], ['y', [['a', 'c']]]]);
+});
+
+test('fidelity-vs-n names the lines drawn on top of one another, per workload and panel', async () => {
+  // Synthetic: grover-topk keeps exactly topk-exact's keys (same fidelity); lsh differs; in needle all differ.
+  const base = ok(sample).find((r) => r.method === 'topk-exact' && r.workload === 'gaussian')!;
+  const rec = (workload: string, method: string, n: number, relL2: number, massRecall: number | null): OkRecord =>
+    ({ ...base, workload, method, n, fidelity: { ...base.fidelity, relL2, massRecall } });
+  const records = [128, 256, 512].flatMap((n, i) => [
+    rec('gaussian', 'topk-exact', n, 0.5 + i, 0.6 - i / 10), rec('gaussian', 'grover-topk', n, 0.5 + i, 0.6 - i / 10),
+    rec('gaussian', 'lsh', n, 3 + i, 0.1),
+    rec('needle', 'topk-exact', n, 0.01 * (i + 1), 0.99), rec('needle', 'grover-topk', n, 0.03 * (i + 1), 0.9), rec('needle', 'lsh', n, 1.5, 0.2),
+  ]);
+  const methods = ['topk-exact', 'lsh', 'grover-topk'];
+  const doc: ResultsDoc = { ...sample, meta: { ...sample.meta, config: { ...sample.meta.config, methods, workloads: ['gaussian', 'needle'] } }, records, fits: computeFits(records) };
+  const spec = fidelityVsNSpec(doc);
+  const subtitle = (spec as unknown as { title: { subtitle: string[] } }).title.subtitle;
+  const notes = subtitle.slice(subtitle.indexOf('coinciding lines (drawn on top of one another):') + 1);
+  assert.deepEqual(notes, ['relative L2 error, gaussian: topk-exact = grover-topk', 'mass recall, gaussian: topk-exact = grover-topk'], subtitle.join('\n'));
+  assert.ok(!notes.some((l) => l.includes('lsh') || l.includes('needle')), 'a differing line is not named');
+  const { warnings } = await renderSvg(spec);
+  assert.deepEqual(warnings, []);
+  // No coinciding lines: no heading.
+  const apart = { ...doc, records: records.filter((r) => r.method !== 'grover-topk') };
+  assert.ok(!(fidelityVsNSpec(apart) as unknown as { title: { subtitle: string[] } }).title.subtitle.some((l) => l.startsWith('coinciding')));
+});
 
 test('one grover oracle-call exponent: the crossover fits the fits table’s n range and says so', () => {
   const doc = steepSmallN();

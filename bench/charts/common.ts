@@ -209,3 +209,67 @@ export function runShape(doc: ResultsDoc): string {
   const queries = c.mode === 'prefill' ? 'm = n queries' : `m = ${c.queries} queries`;
   return `${c.mode}${c.causal ? ' (causal)' : ''}, ${queries}, d = ${c.dim}${c.quick ? ', --quick run' : ''}`;
 }
+
+/** How coincidingLines reads a chart's rows: which line (method) and which facet/panel cell a row is in, and its point. */
+export interface LineKeys<R> {
+  /** The line's name: the method (or series) a row belongs to. */
+  readonly method: (r: R) => string;
+  /** The facet/panel cell the row is drawn in (e.g. workload and panel joined); lines coincide only within one. */
+  readonly cell: (r: R) => string;
+  readonly n: (r: R) => number;
+  /** The plotted value; null (or non-finite) for a row that draws no point. */
+  readonly value: (r: R) => number | null;
+  /** Two values coincide when |a − b| ≤ relTol · max(|a|, |b|); default 1 %. */
+  readonly relTol?: number;
+}
+
+/** The coinciding lines of one cell: each group lists ≥ 2 methods in first-seen order; `row` is the cell's first row. */
+export interface CoincidingCell<R> {
+  readonly cell: string;
+  readonly row: R;
+  readonly groups: string[][];
+}
+
+/**
+ * Lines drawn on top of one another: per cell (in first-seen order), the methods whose lines have points at the
+ * same n and there coincide within the relative tolerance — only the last drawn would be visible, so a chart names
+ * them in its subtitle. Each method joins the first group whose first member it matches. Cells without a
+ * coinciding pair are left out.
+ */
+export function coincidingLines<R>(rows: readonly R[], keys: LineKeys<R>): Array<CoincidingCell<R>> {
+  const tol = keys.relTol ?? 0.01;
+  const cells = new Map<string, { row: R; lines: Map<string, Map<number, number>> }>();
+  for (const r of rows) {
+    const v = keys.value(r);
+    if (v === null || !Number.isFinite(v)) continue;
+    const c = keys.cell(r);
+    let cell = cells.get(c);
+    if (!cell) cells.set(c, (cell = { row: r, lines: new Map() }));
+    const m = keys.method(r);
+    let line = cell.lines.get(m);
+    if (!line) cell.lines.set(m, (line = new Map()));
+    line.set(keys.n(r), v);
+  }
+  const same = (a: Map<number, number>, b: Map<number, number>): boolean =>
+    a.size === b.size && [...a].every(([n, v]) => b.has(n) && Math.abs(b.get(n)! - v) <= tol * Math.max(Math.abs(v), Math.abs(b.get(n)!)));
+  const out: Array<CoincidingCell<R>> = [];
+  for (const [cell, { row, lines }] of cells) {
+    const groups: string[][] = [];
+    for (const [m, line] of lines) {
+      const g = groups.find((grp) => same(lines.get(grp[0]!)!, line));
+      if (g) g.push(m);
+      else groups.push([m]);
+    }
+    const coinciding = groups.filter((g) => g.length > 1);
+    if (coinciding.length) out.push({ cell, row, groups: coinciding });
+  }
+  return out;
+}
+
+/** The subtitle heading over the notes coincidingLines leads to. */
+export const COINCIDING_HEADING = 'coinciding lines (drawn on top of one another):';
+
+/** "a = b = c; d = e": the groups of one cell. */
+export function formatGroups(groups: readonly (readonly string[])[]): string {
+  return groups.map((g) => g.join(' = ')).join('; ');
+}

@@ -6,7 +6,7 @@
  * matters, so a measured line parallel to a curve scales like it.
  */
 import type { CostFields, ResultsDoc } from '../results.ts';
-import { asSpec, emptyChart, distinct, mechanismColor, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, coincidingLines, COINCIDING_HEADING, emptyChart, distinct, formatGroups, mechanismColor, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 export type CostMetric = 'scoreEvaluations' | 'oracleQueries' | 'samples';
 
@@ -72,35 +72,20 @@ export function costRows(doc: ResultsDoc): CostRow[] {
   return rows;
 }
 
-/** Methods whose measured lines coincide (every n within 1 %) in one (workload, panel) cell. */
-function coincidingGroups(inCell: readonly CostRow[]): string[][] {
-  const series = distinct(inCell.map((r) => r.series));
-  const line = (s: string): Map<number, number> => new Map(inCell.filter((r) => r.series === s).map((r) => [r.n, r.value]));
-  const same = (a: Map<number, number>, b: Map<number, number>): boolean =>
-    a.size === b.size && [...a].every(([n, v]) => b.has(n) && Math.abs(b.get(n)! - v) <= 0.01 * Math.max(v, b.get(n)!));
-  const groups: string[][] = [];
-  for (const s of series) {
-    const g = groups.find((grp) => same(line(grp[0]!), line(s)));
-    if (g) g.push(s);
-    else groups.push([s]);
-  }
-  return groups.filter((g) => g.length > 1);
-}
-
 /**
- * Subtitle lines naming measured lines that coincide (e.g. exact, topk-exact and dequantized-topk all evaluating
- * n scores per query): drawn on top of one another, only the last would be visible.
+ * Subtitle lines naming measured lines that coincide (every n within 1 %) in one (workload, panel) cell, e.g.
+ * exact, topk-exact and dequantized-topk all evaluating n scores per query: drawn on top of one another, only the
+ * last would be visible. One line per panel, listed in panel then workload order; identical lines are said once.
  */
 export function overlapNotes(rows: readonly CostRow[]): string[] {
   const measured = rows.filter((r) => r.kind === 'measured');
-  const notes = new Set<string>();
-  for (const panel of distinct(measured.map((r) => r.panel))) {
-    for (const workload of distinct(measured.map((r) => r.workload))) {
-      const groups = coincidingGroups(measured.filter((r) => r.panel === panel && r.workload === workload));
-      if (groups.length) notes.add(`${panel}: ${groups.map((g) => g.join(' = ')).join('; ')}`);
-    }
-  }
-  return notes.size ? ['coinciding lines (drawn on top of one another):', ...notes] : [];
+  const panels = distinct(measured.map((r) => r.panel));
+  const workloads = distinct(measured.map((r) => r.workload));
+  const cells = coincidingLines(measured, {
+    method: (r) => r.series, cell: (r) => JSON.stringify([r.panel, r.workload]), n: (r) => r.n, value: (r) => r.value,
+  }).sort((a, b) => panels.indexOf(a.row.panel) - panels.indexOf(b.row.panel) || workloads.indexOf(a.row.workload) - workloads.indexOf(b.row.workload));
+  const notes = new Set(cells.map((c) => `${c.row.panel}: ${formatGroups(c.groups)}`));
+  return notes.size ? [COINCIDING_HEADING, ...notes] : [];
 }
 
 const WIDTH = 260;

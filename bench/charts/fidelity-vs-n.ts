@@ -4,7 +4,7 @@
  * bench/score.ts). Mass recall explains relL2 for top-k style methods: the error is the mass left out.
  */
 import type { ResultsDoc } from '../results.ts';
-import { asSpec, emptyChart, workloadFacet, floorForLog, mechanismColor, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
+import { asSpec, coincidingLines, COINCIDING_HEADING, emptyChart, formatGroups, workloadFacet, floorForLog, mechanismColor, methodsOf, nEncoding, okRecords, runShape, workloadsOf, type ChartDef, type ChartSpec } from './common.ts';
 
 /** Errors below this are drawn at it: float32 rounding of an exact method can be ~1e-8, or exactly 0. */
 export const REL_L2_FLOOR = 1e-9;
@@ -24,6 +24,33 @@ export function fidelityRows(doc: ResultsDoc): FidelityRow[] {
     workload: r.workload, method: r.method, n: r.n,
     relL2: r.fidelity.relL2, relL2Plot: floorForLog(r.fidelity.relL2, REL_L2_FLOOR), massRecall: r.fidelity.massRecall,
   }));
+}
+
+/** The two panels of the chart, top to bottom: the plotted field and the name the subtitle's notes give it. */
+export const FIDELITY_PANELS = [
+  { field: 'relL2Plot', title: 'relative L2 error' },
+  { field: 'massRecall', title: 'mass recall' },
+] as const;
+
+/**
+ * Subtitle lines naming lines drawn on top of one another (every n within 1 %) in one (panel, workload) cell —
+ * e.g. grover-topk selecting exactly topk-exact's keys, so its line lies under topk-exact's. One line per panel and
+ * set of groups, in panel then workload order; workloads with the same groups share a line.
+ */
+export function fidelityOverlapNotes(doc: ResultsDoc, rows: readonly FidelityRow[]): string[] {
+  const workloads = workloadsOf(doc);
+  const notes: string[] = [];
+  for (const { field, title } of FIDELITY_PANELS) {
+    const cells = coincidingLines(rows, { method: (r) => r.method, cell: (r) => r.workload, n: (r) => r.n, value: (r) => r[field] })
+      .sort((a, b) => workloads.indexOf(a.cell) - workloads.indexOf(b.cell));
+    const byGroups = new Map<string, string[]>();
+    for (const c of cells) {
+      const g = formatGroups(c.groups);
+      byGroups.set(g, [...(byGroups.get(g) ?? []), c.cell]);
+    }
+    for (const [g, ws] of byGroups) notes.push(`${title}, ${ws.join(', ')}: ${g}`);
+  }
+  return notes.length ? [COINCIDING_HEADING, ...notes] : [];
 }
 
 const WIDTH = 360;
@@ -54,10 +81,10 @@ export function fidelityVsNSpec(doc: ResultsDoc): ChartSpec {
       text: 'Fidelity vs context length',
       subtitle: [`against exact float64 attention; ${runShape(doc)}`,
         'top: relative L2 error of the output (lower is better)',
-        'bottom: softmax mass on the keys a selecting method kept (higher is better)'],
+        'bottom: softmax mass on the keys a selecting method kept (higher is better)', ...fidelityOverlapNotes(doc, rows)],
     },
     data: { values: rows },
-    vconcat: [panel(doc, rows, 'relL2Plot'), panel(doc, rows, 'massRecall')],
+    vconcat: FIDELITY_PANELS.map((p) => panel(doc, rows, p.field)),
     resolve: { scale: { color: 'shared' } },
   });
 }
@@ -67,6 +94,7 @@ export const fidelityVsNChart: ChartDef = {
   title: 'Fidelity vs context length',
   caption: 'Top: relative L2 error ‖o − o*‖/‖o*‖ of each mechanism’s output against exact float64 attention (errors ' +
     `below ${REL_L2_FLOOR} are drawn at ${REL_L2_FLOOR}). Bottom: mass recall, the exact softmax mass on the keys a ` +
-    'selecting mechanism kept — for top-k style methods the error is essentially the mass left out.',
+    'selecting mechanism kept — for top-k style methods the error is essentially the mass left out. Lines that ' +
+    'coincide (within 1 % at every n, so drawn on top of one another) are named in the subtitle ("a = b").',
   build: fidelityVsNSpec,
 };
