@@ -8,12 +8,8 @@ export function firstNonFinite(x: Float32Array): number {
 }
 
 function checkFinite(name: string, a: Float32Array): void {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    if (!Number.isFinite(x)) {
-      throw new QattnError(`${name} contains ${Number.isNaN(x) ? 'NaN' : 'Inf'} at flat index ${i}`);
-    }
-  }
+  const i = firstNonFinite(a);
+  if (i >= 0) throw new QattnError(`${name} contains ${Number.isNaN(a[i]!) ? 'NaN' : 'Inf'} at flat index ${i}`);
 }
 
 function checkDims(input: AttentionInput): void {

@@ -6,6 +6,7 @@
  */
 import { QattnError } from '../core/errors.ts';
 import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../attention/types.ts';
+import { firstNonFinite } from '../attention/validate.ts';
 import { modeledQpuSeconds } from './qpu.ts';
 import type { Reference } from './reference.ts';
 import type { BenchRecord, CellIdentity, CostFields, FailedRecord } from './results.ts';
@@ -43,10 +44,8 @@ function costFields(c: CostReport): CostFields {
 /** Why an output cannot be scored (wrong length, NaN/Inf), or null. */
 function badOutput(input: AttentionInput, out: AttentionOutput): string | null {
   if (out.out.length !== input.m * input.dv) return `output has ${out.out.length} values, expected m×dv = ${input.m}×${input.dv}`;
-  for (let i = 0; i < out.out.length; i++) {
-    if (!Number.isFinite(out.out[i]!)) return `output contains ${out.out[i]} at flat index ${i}`;
-  }
-  return null;
+  const i = firstNonFinite(out.out);
+  return i < 0 ? null : `output contains ${out.out[i]} at flat index ${i}`;
 }
 
 /**
