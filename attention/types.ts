@@ -12,6 +12,29 @@
  * with m = 1 (decode) the single query sees every key. Requires m ≤ n.
  */
 
+/**
+ * The KV cache of one head and what depends only on it: K [n×d], V [n×dv], the score scale and the seed. This is
+ * what `prepare` sees (the two-phase interface below: build once, query many, as a KV cache in decode or an
+ * ANN index's add/search).
+ */
+export interface KvInput {
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly n: number;
+  readonly d: number;
+  readonly dv: number;
+  readonly scale?: number;
+  readonly seed?: number;
+}
+
+/** The per-query part of a call against a prepared cache: Q [m×d], its causal flag and mask (against the n keys). */
+export interface QueryInput {
+  readonly q: Float32Array;
+  readonly m: number;
+  readonly causal?: boolean;
+  readonly mask?: Float32Array;
+}
+
 /** Inputs of one attention call (one head). */
 export interface AttentionInput {
   readonly q: Float32Array;
@@ -136,8 +159,47 @@ export interface Mechanism {
   unavailableReason?(): string | null;
   /** Why this mechanism cannot run this input with these options ([] = it can). */
   notSupportedReasons(input: AttentionInput, options: Options): string[];
-  /** Runs the mechanism. `options` are complete (defaults filled in) and validated. */
+  /**
+   * Once-per-cache work: everything that depends only on K, V, scale, seed and options (sessions and bound
+   * tensors, hash tables, indexes, sample-and-query trees, key features). `options` are complete and validated.
+   */
+  prepare(kv: KvInput, options: Options): Promise<Prepared>;
+  /** Per-query work on a prepared cache. It never changes `prepared`, so any number of calls may share one. */
+  attendPrepared(prepared: Prepared, query: QueryInput): Promise<AttentionOutput>;
+  /**
+   * Grows a prepared cache by kNew [t×d], vNew [t×dv] (a decode step), returning the grown cache; attending it
+   * must equal preparing the concatenation. Absent where the mechanism cannot append (see `appendUnsupported`).
+   */
+  append?(prepared: Prepared, kNew: Float32Array, vNew: Float32Array): Promise<Prepared>;
+  /** Why `append` is absent, in one sentence (required when it is). */
+  readonly appendUnsupported?: string;
+  /** One call: prepare then attendPrepared (derived by defineMechanism). */
   attend(input: AttentionInput, options: Options): Promise<AttentionOutput>;
+}
+
+/**
+ * Counts of the once-per-cache work (`prepare`, `append`), reported apart from the per-query CostReport:
+ * `scoreEvaluations` (dot products made while preparing) and named counters such as `hashEvaluations`,
+ * `indexInsertions`, `sqTreeRows`, `featureEvaluations`, `qramWrites`.
+ */
+export interface PrepareCost {
+  scoreEvaluations: number;
+  extra: Record<string, number>;
+}
+
+/** A prepared KV cache: the cache, the resolved options it was prepared with, and the mechanism's own state. */
+export interface Prepared<S = unknown> {
+  readonly mechanism: string;
+  readonly kv: KvInput;
+  readonly options: Options;
+  readonly state: S;
+  /** What preparing (and any appends) cost so far. */
+  readonly cost: PrepareCost;
+}
+
+/** A prepare cost with nothing counted yet. */
+export function emptyPrepareCost(): PrepareCost {
+  return { scoreEvaluations: 0, extra: {} };
 }
 
 /** A cost report with nothing counted yet. */

@@ -1,5 +1,5 @@
 import { QattnError } from '../core/errors.ts';
-import type { AttentionInput } from './types.ts';
+import type { AttentionInput, KvInput, QueryInput } from './types.ts';
 
 /** Index of the first NaN or ±Inf, or −1. */
 export function firstNonFinite(x: Float32Array): number {
@@ -12,40 +12,50 @@ function checkFinite(name: string, a: Float32Array): void {
   if (i >= 0) throw new QattnError(`${name} contains ${Number.isNaN(a[i]!) ? 'NaN' : 'Inf'} at flat index ${i}`);
 }
 
-function checkDims(input: AttentionInput): void {
-  const { m, n, d, dv } = input;
-  for (const [k, x] of [['m', m], ['n', n], ['d', d], ['dv', dv]] as const) {
-    if (!Number.isInteger(x) || x < 1) throw new QattnError(`${k} must be a positive integer (empty tensors are not allowed), got ${x}`);
+const positive = (k: string, x: number): void => {
+  if (!Number.isInteger(x) || x < 1) throw new QattnError(`${k} must be a positive integer (empty tensors are not allowed), got ${x}`);
+};
+
+/** Checks the KV cache: shapes, finite K and V, scale. O(n·(d + dv)), once per prepare. */
+export function validateKv(kv: KvInput): void {
+  const { n, d, dv } = kv;
+  for (const [k, x] of [['n', n], ['d', d], ['dv', dv]] as const) positive(k, x);
+  if (kv.k.length !== n * d) throw new QattnError(`K has ${kv.k.length} values, expected n×d = ${n}×${d}`);
+  if (kv.v.length !== n * dv) throw new QattnError(`V has ${kv.v.length} values, expected n×dv = ${n}×${dv}`);
+  checkFinite('K', kv.k);
+  checkFinite('V', kv.v);
+  if (kv.scale !== undefined && !(Number.isFinite(kv.scale) && kv.scale > 0)) {
+    throw new QattnError(`scale must be a positive finite number, got ${kv.scale}`);
   }
-  if (input.q.length !== m * d) throw new QattnError(`Q has ${input.q.length} values, expected m×d = ${m}×${d}`);
-  if (input.k.length !== n * d) throw new QattnError(`K has ${input.k.length} values, expected n×d = ${n}×${d}`);
-  if (input.v.length !== n * dv) throw new QattnError(`V has ${input.v.length} values, expected n×dv = ${n}×${dv}`);
 }
 
-/**
- * Checks shapes, finiteness and mask/causal consistency of an attention input. Throws QattnError with one line
- * naming the problem. O(size of the input).
- */
-export function validateInput(input: AttentionInput): void {
-  checkDims(input);
-  checkFinite('Q', input.q);
-  checkFinite('K', input.k);
-  checkFinite('V', input.v);
-  const { m, n } = input;
-  if (input.causal && m > n) {
+/** Checks a query against a (valid) cache: Q's shape and values, causal needing m ≤ n, the mask. O(m·d + mask). */
+export function validateQuery(kv: KvInput, query: QueryInput): void {
+  const { m } = query, { n, d } = kv;
+  positive('m', m);
+  if (query.q.length !== m * d) throw new QattnError(`Q has ${query.q.length} values, expected m×d = ${m}×${d}`);
+  checkFinite('Q', query.q);
+  if (query.causal && m > n) {
     throw new QattnError(`causal attention needs m ≤ n (bottom-right aligned: query i sees keys 0…i+n−m), got m=${m}, n=${n}`);
   }
-  if (input.mask) {
-    const len = input.mask.length;
+  if (query.mask) {
+    const len = query.mask.length;
     if (len !== n && len !== m * n) throw new QattnError(`mask has ${len} values, expected n = ${n} or m×n = ${m * n}`);
     for (let i = 0; i < len; i++) {
-      const x = input.mask[i]!;
+      const x = query.mask[i]!;
       if (Number.isNaN(x) || x === Infinity) throw new QattnError(`mask contains ${x} at flat index ${i} (only finite values and -Infinity are allowed)`);
     }
   }
-  if (input.scale !== undefined && !(Number.isFinite(input.scale) && input.scale > 0)) {
-    throw new QattnError(`scale must be a positive finite number, got ${input.scale}`);
-  }
+}
+
+/**
+ * Checks shapes, finiteness and mask/causal consistency of a one-call attention input. Throws QattnError with one
+ * line naming the problem. O(size of the input).
+ */
+export function validateInput(input: AttentionInput): void {
+  positive('m', input.m);
+  validateKv(input);
+  validateQuery(input, input);
 }
 
 /** The scale actually used: input.scale or 1/√d. */

@@ -11,6 +11,7 @@ import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import { encodeNpy, readNpy, writeNpy, type NpyArray } from '../io/npy.ts';
 import { resolveOptions } from '../attention/options.ts';
+import { singlePhase } from '../attention/define.ts';
 import { referenceAttention64 } from '../attention/kernels/reference.ts';
 import { relL2 } from '../attention/fidelity.ts';
 import { emptyCost, type AttentionInput, type CostReport, type Mechanism } from '../attention/types.ts';
@@ -201,7 +202,7 @@ test('bad shapes, values and files are one-line user errors with no output', asy
 });
 
 test('numeric option ranges are enforced (resolveOptions with a fake mechanism)', () => {
-  const fake: Mechanism = {
+  const fake: Mechanism = singlePhase({
     name: 'fake', family: 'classical', summary: 'test double', costFields: {}, tolerance: { exhaustiveRelL2: 0, note: '' },
     options: [
       { name: 'k', type: 'int', default: 4, min: 1, max: 64, description: 'keys' },
@@ -209,7 +210,7 @@ test('numeric option ranges are enforced (resolveOptions with a fake mechanism)'
     ],
     exhaustiveOptions: () => null, notSupportedReasons: () => [],
     attend: async () => ({ out: new Float32Array(0), cost: emptyCost() }),
-  };
+  });
   assert.deepEqual(resolveOptions(fake, { k: '64', eps: '0' }), { k: 64, eps: 0 });
   assert.throws(() => resolveOptions(fake, { k: '65' }), new QattnError('option k of fake must be in [1, 64], got 65'));
   assert.throws(() => resolveOptions(fake, { k: '0' }), new QattnError('option k of fake must be in [1, 64], got 0'));

@@ -14,7 +14,8 @@ import { relL2, selectionFidelity } from '../attention/fidelity.ts';
 import { referenceAttention64 } from '../attention/kernels/reference.ts';
 import { resolveOptions } from '../attention/options.ts';
 import { allMechanisms } from '../attention/registry.ts';
-import { runAttention } from '../attention/run.ts';
+import { attendPrepared, prepareAttention, runAttention } from '../attention/run.ts';
+import { kvOf, queryOf } from '../attention/define.ts';
 import type { RunResult } from '../attention/run.ts';
 import type { AttentionInput, Mechanism, OptionValue } from '../attention/types.ts';
 import { maskAt, visibleKeys } from '../attention/validate.ts';
@@ -113,6 +114,39 @@ for (const mech of allMechanisms()) {
       assert.deepEqual(b.out, a.out);
       assert.deepEqual(b.cost, a.cost);
       assert.deepEqual(b.selected, a.selected);
+    });
+
+    it('prepare once, attend many: each attend equals a one-call run, and attending leaves the cache as it was', async () => {
+      const input = { ...gaussianInput({ ...base, seed: 13 }), seed: 5 };
+      const other = gaussianInput({ ...base, seed: 14 });
+      const { prepared } = await prepareAttention(mech.name, kvOf(input));
+      const first = (await attendPrepared(prepared, queryOf(input))).output;
+      const second = (await attendPrepared(prepared, queryOf({ ...input, q: other.q }))).output;
+      const again = (await attendPrepared(prepared, queryOf(input))).output;
+      const single = (await runAttention(mech.name, copyInput(input))).output;
+      const singleOther = (await runAttention(mech.name, copyInput({ ...input, q: other.q }))).output;
+      assert.deepEqual(first.out, single.out, 'prepared attend = one-call run');
+      assert.deepEqual(second.out, singleOther.out, 'a second query set on the same cache = its own one-call run');
+      assert.deepEqual(again.out, first.out, 'attending does not change the prepared cache');
+      assert.deepEqual(again.cost, first.cost);
+    });
+
+    it('append equals preparing the concatenation (or says why it cannot append)', async () => {
+      if (!mech.append) {
+        assert.ok((mech.appendUnsupported ?? '').trim().length > 0, 'a mechanism without append says why');
+        return;
+      }
+      const input = { ...gaussianInput({ m: 5, n: 48, d: 8, dv: 4, seed: 15 }), seed: 3 };
+      const { d, dv } = input;
+      const head = { ...kvOf(input), k: input.k.slice(0, 40 * d), v: input.v.slice(0, 40 * dv), n: 40 };
+      let { prepared } = await prepareAttention(mech.name, head);
+      prepared = await mech.append(prepared, input.k.slice(40 * d, 47 * d), input.v.slice(40 * dv, 47 * dv)); // 7 keys at once
+      prepared = await mech.append(prepared, input.k.slice(47 * d), input.v.slice(47 * dv)); // then one, as in decode
+      assert.equal(prepared.kv.n, 48);
+      const grown = (await attendPrepared(prepared, queryOf(input))).output;
+      const whole = (await runAttention(mech.name, copyInput(input))).output;
+      assert.ok(relL2(grown.out, whole.out) <= 1e-6, `relL2 ${relL2(grown.out, whole.out)} between appended and whole-cache outputs`);
+      assert.deepEqual(grown.selected, whole.selected);
     });
 
     it('matches the float64 reference in its exhaustive setting', async (t) => {

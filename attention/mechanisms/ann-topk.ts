@@ -25,6 +25,7 @@ import { dot } from '../math.ts';
 import { optNumber } from '../options.ts';
 import { TopKHeap, meanSize, softmaxOverSelected } from '../select.ts';
 import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
 import { K_MAX } from './topk-exact.ts';
@@ -118,7 +119,7 @@ async function attend(input: AttentionInput, options: Options): Promise<Attentio
   return { out, cost, selected, path: index ? 'usearch-hnsw' : 'all-visible' };
 }
 
-export const annTopk: Mechanism = {
+export const annTopk: Mechanism = singlePhase({
   name: 'ann-topk',
   family: 'classical',
   summary: 'top-k keys from a cached usearch HNSW inner-product index over K, exact softmax over them (RetrievalAttention)',
@@ -140,4 +141,4 @@ export const annTopk: Mechanism = {
   exhaustiveOptions: (n) => ({ k: Math.min(n, K_MAX) }),
   notSupportedReasons: () => [],
   attend,
-};
+});

@@ -38,6 +38,7 @@ import { meanSize, softmaxOverSelected, topKByScore } from '../select.ts';
 import { KeyMemo, keyAccess } from '../sq-access.ts';
 import type { SQAccess } from '../sq-access.ts';
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
 
@@ -177,7 +178,7 @@ async function attend(input: AttentionInput, options: Options): Promise<Attentio
   return { out, cost, selected, path: column ? 'sq-rejection-column' : 'sq-rejection-row' };
 }
 
-export const dequantizedTopk: Mechanism = {
+export const dequantizedTopk: Mechanism = singlePhase({
   name: 'dequantized-topk',
   family: 'dequantized',
   summary: 'top-k over candidates drawn ∝ (q·k)² by rejection sampling from SQ access (dequantized Grover top-k)',
@@ -204,4 +205,4 @@ export const dequantizedTopk: Mechanism = {
     return [`proposal=column keeps d column trees (16·n·d bytes); n·d = ${input.n * input.d} exceeds ${MAX_COLUMN_ENTRIES}: use proposal=row`];
   },
   attend,
-};
+});

@@ -9,6 +9,7 @@
  * as a GPU run. Kernels and tiling: kernels/gpujs/.
  */
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { optString } from '../options.ts';
 import { GPUJS_REL_L2, gpujsAttention, gpujsCannotRunReason } from '../kernels/gpujs/attention.ts';
 import { GPUJS_MODES, gpujsStatus, gpujsUnavailableReason, type GpujsMode } from '../../core/gpujs/runtime.ts';
@@ -21,7 +22,7 @@ function asMode(s: string): GpujsMode {
   return mode;
 }
 
-export const exactGpujs: Mechanism = {
+export const exactGpujs: Mechanism = singlePhase({
   name: 'exact-gpujs',
   family: 'exact',
   // A getter: `qattn list` shows where gpu.js runs here, and nothing loads gpu.js until something reads it.
@@ -58,4 +59,4 @@ export const exactGpujs: Mechanism = {
     const { out, ran } = gpujsAttention(input, asMode(optString(options, 'mode')));
     return { out, cost: exactCost(input), path: `gpujs-${ran.join('+')}` };
   },
-};
+});

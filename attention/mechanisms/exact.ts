@@ -9,6 +9,7 @@
  */
 import { QattnError } from '../../core/errors.ts';
 import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { optNumber, optString } from '../options.ts';
 import { referenceAttention64 } from '../kernels/reference.ts';
@@ -59,7 +60,7 @@ async function run(input: AttentionInput, path: string, threads: number): Promis
   }
 }
 
-export const exact: Mechanism = {
+export const exact: Mechanism = singlePhase({
   name: 'exact',
   family: 'exact',
   summary: 'exact softmax attention (onnxruntime fast path, streaming fallback, float64 reference)',
@@ -100,4 +101,4 @@ export const exact: Mechanism = {
     const { out, path } = await run(input, optString(options, 'path'), optNumber(options, 'threads'));
     return { out, cost: exactCost(input), path };
   },
-};
+});

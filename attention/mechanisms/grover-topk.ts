@@ -42,6 +42,7 @@ import type { Backend, Noise } from '../../oracles/index.ts';
 import { attendSubset, logitsRow } from '../math.ts';
 import { optNumber, optString } from '../options.ts';
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { maskAt, visibleKeys } from '../validate.ts';
 import { addSearchCost, newTotals, recordFor, totalsCost } from './grover-cost.ts';
 import type { Ledger, RecordSpec, Totals } from './grover-cost.ts';
@@ -130,7 +131,7 @@ async function attend(input: AttentionInput, options: Options): Promise<Attentio
 
 export type { GroverQuantumRecord } from './grover-cost.ts';
 
-export const groverTopk: Mechanism = {
+export const groverTopk: Mechanism = singlePhase({
   name: 'grover-topk',
   family: 'quantum',
   summary: 'quantum top-k per query (Dürr–Heiligman–Høyer–Mhalla over BBHT threshold search, simulated), softmax over the k',
@@ -166,4 +167,4 @@ export const groverTopk: Mechanism = {
     return backend ? [...reasons, backend] : reasons;
   },
   attend,
-};
+});

@@ -30,6 +30,7 @@ import { optNumber } from '../options.ts';
 import { KeyMemo, keyAccess } from '../sq-access.ts';
 import type { SQAccess } from '../sq-access.ts';
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
 
@@ -106,7 +107,7 @@ async function attend(input: AttentionInput, options: Options): Promise<Attentio
   return { out, cost, path: 'sq-l2-importance' };
 }
 
-export const l2Sampling: Mechanism = {
+export const l2Sampling: Mechanism = singlePhase({
   name: 'l2-sampling',
   family: 'dequantized',
   summary: 'self-normalised importance sampling of keys ∝ ‖k_j‖² from SQ access (dequantized amplitude estimation)',
@@ -126,4 +127,4 @@ export const l2Sampling: Mechanism = {
   exhaustiveOptions: () => null,
   notSupportedReasons: () => [],
   attend,
-};
+});

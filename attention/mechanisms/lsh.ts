@@ -23,6 +23,7 @@ import { dot, softmaxInPlace, weightedValues } from '../math.ts';
 import { optNumber, optString } from '../options.ts';
 import { TopKHeap, meanSize, softmaxOverSelected } from '../select.ts';
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
 import { K_MAX } from './topk-exact.ts';
@@ -160,7 +161,7 @@ async function attend(input: AttentionInput, options: Options): Promise<Attentio
   return { out, cost, selected, path: sample ? 'simhash-sample' : 'simhash-topk' };
 }
 
-export const lsh: Mechanism = {
+export const lsh: Mechanism = singlePhase({
   name: 'lsh',
   family: 'classical',
   summary: 'SimHash LSH candidates (L tables × bits), then exact top-k or MagicPIG importance sampling',
@@ -182,4 +183,4 @@ export const lsh: Mechanism = {
   exhaustiveOptions: (n) => ({ bits: 0, k: Math.min(n, K_MAX) }),
   notSupportedReasons: () => [],
   attend,
-};
+});

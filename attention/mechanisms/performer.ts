@@ -34,6 +34,7 @@ import { favorCannotRunReason, favorShifts, ortKeySums, ortProject, scaledFeatur
 import type { FavorShifts } from '../kernels/ort/favor.ts';
 import { ortUnavailableReason } from '../kernels/ort/sessions.ts';
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, visibleKeys } from '../validate.ts';
 
@@ -202,7 +203,7 @@ async function attend(input: AttentionInput, options: Options): Promise<Attentio
   return { out, cost, path: shifts ? 'ort' : 'js' };
 }
 
-export const performer: Mechanism = {
+export const performer: Mechanism = singlePhase({
   name: 'performer',
   family: 'classical',
   summary: 'FAVOR+ positive orthogonal random features: linear-time unbiased estimate of softmax attention',
@@ -231,4 +232,4 @@ export const performer: Mechanism = {
     return reason ? [reason] : [];
   },
   attend,
-};
+});

@@ -14,6 +14,7 @@ import { logitsRow } from '../math.ts';
 import { optNumber } from '../options.ts';
 import { TopKHeap, meanSize, softmaxOverSelected } from '../select.ts';
 import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
+import { singlePhase } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { visibleKeys } from '../validate.ts';
 
@@ -42,7 +43,7 @@ async function attend(input: AttentionInput, options: Options): Promise<Attentio
   return { out, cost, selected, path: 'topk-heap' };
 }
 
-export const topkExact: Mechanism = {
+export const topkExact: Mechanism = singlePhase({
   name: 'topk-exact',
   family: 'classical',
   summary: 'exact scores for every key, heap top-k, softmax over the k (ceiling of any top-k selection)',
@@ -58,4 +59,4 @@ export const topkExact: Mechanism = {
   exhaustiveOptions: (n) => ({ k: Math.min(n, K_MAX) }),
   notSupportedReasons: () => [],
   attend,
-};
+});

@@ -1,0 +1,135 @@
+/**
+ * Building a Mechanism from its two phases (build once, query many — faiss add/search, a KV cache in decode):
+ * a mechanism file declares `prepare` (the once-per-cache work and what it cost) and `attend` on the prepared
+ * state; `defineMechanism` derives the rest of the interface — the single-call `attend`, and `append` from the
+ * declared one (or from re-preparing, for mechanisms whose state is cheap to rebuild) — so every caller reaches
+ * every mechanism the same way (attention/run.ts).
+ */
+import type {
+  AttentionInput, AttentionOutput, KvInput, Mechanism, Options, Prepared, PrepareCost, QueryInput,
+} from './types.ts';
+import { emptyPrepareCost } from './types.ts';
+
+/** What a mechanism's prepare returns: its private state and what building it cost. */
+export interface PreparedState<S> {
+  readonly state: S;
+  readonly cost?: PrepareCost;
+}
+
+type Shared = Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported' | 'attend'>;
+
+export interface TwoPhaseDef<S> extends Shared {
+  prepare(kv: KvInput, options: Options): Promise<PreparedState<S>> | PreparedState<S>;
+  attend(prepared: Prepared<S>, query: QueryInput): Promise<AttentionOutput>;
+  /**
+   * Grows the state by kNew/vNew; `grown` is the concatenated cache. Omit it and give `appendUnsupported`
+   * when the state cannot grow in place; give neither to append by preparing the concatenation again.
+   */
+  append?(prepared: Prepared<S>, grown: KvInput, kNew: Float32Array, vNew: Float32Array): Promise<PreparedState<S>> | PreparedState<S>;
+  readonly appendUnsupported?: string;
+}
+
+/** The one-call form `{...kv, ...query}` that kernels written for a whole AttentionInput take. */
+export function fullInput(kv: KvInput, query: QueryInput): AttentionInput {
+  return {
+    q: query.q, k: kv.k, v: kv.v, m: query.m, n: kv.n, d: kv.d, dv: kv.dv,
+    ...(query.causal !== undefined ? { causal: query.causal } : {}),
+    ...(query.mask !== undefined ? { mask: query.mask } : {}),
+    ...(kv.scale !== undefined ? { scale: kv.scale } : {}),
+    ...(kv.seed !== undefined ? { seed: kv.seed } : {}),
+  };
+}
+
+/** The KV part of a one-call input. */
+export function kvOf(input: AttentionInput): KvInput {
+  return {
+    k: input.k, v: input.v, n: input.n, d: input.d, dv: input.dv,
+    ...(input.scale !== undefined ? { scale: input.scale } : {}),
+    ...(input.seed !== undefined ? { seed: input.seed } : {}),
+  };
+}
+
+/** The query part of a one-call input. */
+export function queryOf(input: AttentionInput): QueryInput {
+  return {
+    q: input.q, m: input.m,
+    ...(input.causal !== undefined ? { causal: input.causal } : {}),
+    ...(input.mask !== undefined ? { mask: input.mask } : {}),
+  };
+}
+
+/**
+ * Backing buffers of grown caches: a grown K or V is a view of a larger buffer with room to grow, so a run of
+ * t single-token appends copies O(n) values in total (capacity doubling), not O(n) per token.
+ */
+const backing = new WeakMap<Float32Array, Float32Array>();
+
+function grow(a: Float32Array, add: Float32Array): Float32Array {
+  const len = a.length + add.length;
+  const buf = backing.get(a);
+  if (buf && buf.length >= len && a.byteOffset === buf.byteOffset && a.buffer === buf.buffer) {
+    buf.set(add, a.length);
+    const view = buf.subarray(0, len);
+    backing.set(view, buf);
+    return view;
+  }
+  const next = new Float32Array(Math.max(len, 2 * a.length, 16));
+  next.set(a);
+  next.set(add, a.length);
+  const view = next.subarray(0, len);
+  backing.set(view, next);
+  return view;
+}
+
+/** The cache with kNew [t×d], vNew [t×dv] appended. */
+export function grownKv(kv: KvInput, kNew: Float32Array, vNew: Float32Array): KvInput {
+  const t = kNew.length / kv.d;
+  return { ...kv, k: grow(kv.k, kNew), v: grow(kv.v, vNew), n: kv.n + t };
+}
+
+const addCost = (a: PrepareCost, b: PrepareCost | undefined): PrepareCost => {
+  if (!b) return a;
+  const extra = { ...a.extra };
+  for (const [k, x] of Object.entries(b.extra)) extra[k] = (extra[k] ?? 0) + x;
+  return { scoreEvaluations: a.scoreEvaluations + b.scoreEvaluations, extra };
+};
+
+/** A Mechanism from its two phases (see the module comment). Getters of `def` (e.g. a live summary) stay getters. */
+export function defineMechanism<S>(def: TwoPhaseDef<S>): Mechanism {
+  const { prepare: _p, attend: _a, append: _x, ...shared } = Object.getOwnPropertyDescriptors(def);
+  const mech = Object.defineProperties({}, shared) as Mechanism;
+  const prepare = async (kv: KvInput, options: Options): Promise<Prepared<S>> => {
+    const r = await def.prepare(kv, options);
+    return { mechanism: def.name, kv, options, state: r.state, cost: r.cost ?? emptyPrepareCost() };
+  };
+  const attendPrepared = (p: Prepared, query: QueryInput): Promise<AttentionOutput> => def.attend(p as Prepared<S>, query);
+  const appendUnsupported = def.appendUnsupported;
+  const append = appendUnsupported !== undefined ? undefined : async (p: Prepared, kNew: Float32Array, vNew: Float32Array): Promise<Prepared> => {
+    const prev = p as Prepared<S>;
+    const kv = grownKv(prev.kv, kNew, vNew);
+    const r = def.append ? await def.append(prev, kv, kNew, vNew) : await def.prepare(kv, prev.options);
+    return { ...prev, kv, state: r.state, cost: def.append ? addCost(prev.cost, r.cost) : r.cost ?? emptyPrepareCost() };
+  };
+  const props: Partial<Mechanism> = {
+    prepare,
+    attendPrepared,
+    attend: async (input: AttentionInput, options: Options) => attendPrepared(await prepare(kvOf(input), options), queryOf(input)),
+    ...(append ? { append } : {}),
+    ...(appendUnsupported !== undefined ? { appendUnsupported } : {}),
+  };
+  for (const [key, value] of Object.entries(props)) Object.defineProperty(mech, key, { value, enumerable: true, configurable: true, writable: false });
+  return mech;
+}
+
+/**
+ * A mechanism written as one call (its whole work is per query): prepare only keeps the cache, so a prepared
+ * attend costs what the single call costs. For mechanisms with nothing worth building once (exact attention's
+ * work is all per query), and as the starting point of a two-phase port.
+ */
+export function singlePhase(def: Shared & { attend(input: AttentionInput, options: Options): Promise<AttentionOutput> }): Mechanism {
+  const two = Object.defineProperties({}, Object.getOwnPropertyDescriptors(def)) as TwoPhaseDef<null>;
+  const own = { configurable: true, enumerable: true, writable: true };
+  Object.defineProperty(two, 'prepare', { ...own, value: (): PreparedState<null> => ({ state: null }) });
+  Object.defineProperty(two, 'attend', { ...own, value: (p: Prepared<null>, query: QueryInput) => def.attend(fullInput(p.kv, query), p.options) });
+  return defineMechanism(two);
+}
