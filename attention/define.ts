@@ -6,7 +6,7 @@
  * every mechanism the same way (attention/run.ts).
  */
 import type {
-  AttentionInput, AttentionOutput, KvInput, Mechanism, Options, Prepared, PrepareCost, QueryInput,
+  AttentionInput, AttentionOutput, KvInput, Mechanism, OptionDecls, Options, OptionValues, Prepared, PrepareCost, QueryInput,
 } from './types.ts';
 import { emptyPrepareCost } from './types.ts';
 
@@ -16,16 +16,26 @@ export interface PreparedState<S> {
   readonly cost?: PrepareCost;
 }
 
-type Shared = Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported' | 'attend'>;
+type Shared = Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported' | 'attend' | 'options' | 'exhaustiveOptions' | 'notSupportedReasons'>;
 
-export interface TwoPhaseDef<S> extends Shared {
-  prepare(kv: KvInput, options: Options): Promise<PreparedState<S>> | PreparedState<S>;
-  attend(prepared: Prepared<S>, query: QueryInput): Promise<AttentionOutput>;
+/** A prepared cache whose options are typed from the mechanism's declaration. */
+export type TypedPrepared<S, O extends OptionDecls> = Omit<Prepared<S>, 'options'> & { readonly options: OptionValues<O> };
+
+/**
+ * A mechanism's definition: options declared once (`O`), from which the types of every options argument are
+ * derived, so a misspelt or mistyped option is a compile error.
+ */
+export interface TwoPhaseDef<S, O extends OptionDecls> extends Shared {
+  readonly options: O;
+  exhaustiveOptions(n: number): Partial<OptionValues<O>> | null;
+  notSupportedReasons(input: AttentionInput, options: OptionValues<O>): string[];
+  prepare(kv: KvInput, options: OptionValues<O>): Promise<PreparedState<S>> | PreparedState<S>;
+  attend(prepared: TypedPrepared<S, O>, query: QueryInput): Promise<AttentionOutput>;
   /**
    * Grows the state by kNew/vNew; `grown` is the concatenated cache. Omit it and give `appendUnsupported`
    * when the state cannot grow in place; give neither to append by preparing the concatenation again.
    */
-  append?(prepared: Prepared<S>, grown: KvInput, kNew: Float32Array, vNew: Float32Array): Promise<PreparedState<S>> | PreparedState<S>;
+  append?(prepared: TypedPrepared<S, O>, grown: KvInput, kNew: Float32Array, vNew: Float32Array): Promise<PreparedState<S>> | PreparedState<S>;
   readonly appendUnsupported?: string;
 }
 
@@ -95,22 +105,28 @@ const addCost = (a: PrepareCost, b: PrepareCost | undefined): PrepareCost => {
 };
 
 /** A Mechanism from its two phases (see the module comment). Getters of `def` (e.g. a live summary) stay getters. */
-export function defineMechanism<S>(def: TwoPhaseDef<S>): Mechanism {
-  const { prepare: _p, attend: _a, append: _x, ...shared } = Object.getOwnPropertyDescriptors(def);
+export function defineMechanism<S, const O extends OptionDecls>(def: TwoPhaseDef<S, O>): Mechanism {
+  const { prepare: _p, attend: _a, append: _x, exhaustiveOptions: _e, notSupportedReasons: _n, ...shared } = Object.getOwnPropertyDescriptors(def);
   const mech = Object.defineProperties({}, shared) as Mechanism;
+  // The one cast between the typed definition and the erased registry interface: resolveOptions has filled in
+  // and checked every declared option, so Options are OptionValues<O> here.
+  const typed = (o: Options): OptionValues<O> => o as OptionValues<O>;
   const prepare = async (kv: KvInput, options: Options): Promise<Prepared<S>> => {
-    const r = await def.prepare(kv, options);
+    const r = await def.prepare(kv, typed(options));
     return { mechanism: def.name, kv, options, state: r.state, cost: r.cost ?? emptyPrepareCost() };
   };
-  const attendPrepared = (p: Prepared, query: QueryInput): Promise<AttentionOutput> => def.attend(p as Prepared<S>, query);
+  const asTyped = (p: Prepared): TypedPrepared<S, O> => p as TypedPrepared<S, O>;
+  const attendPrepared = (p: Prepared, query: QueryInput): Promise<AttentionOutput> => def.attend(asTyped(p), query);
   const appendUnsupported = def.appendUnsupported;
   const append = appendUnsupported !== undefined ? undefined : async (p: Prepared, kNew: Float32Array, vNew: Float32Array): Promise<Prepared> => {
-    const prev = p as Prepared<S>;
+    const prev = asTyped(p);
     const kv = grownKv(prev.kv, kNew, vNew);
     const r = def.append ? await def.append(prev, kv, kNew, vNew) : await def.prepare(kv, prev.options);
-    return { ...prev, kv, state: r.state, cost: def.append ? addCost(prev.cost, r.cost) : r.cost ?? emptyPrepareCost() };
+    return { ...p, kv, state: r.state, cost: def.append ? addCost(p.cost, r.cost) : r.cost ?? emptyPrepareCost() };
   };
   const props: Partial<Mechanism> = {
+    exhaustiveOptions: (n: number) => def.exhaustiveOptions(n) as Options | null,
+    notSupportedReasons: (input: AttentionInput, options: Options) => def.notSupportedReasons(input, typed(options)),
     prepare,
     attendPrepared,
     attend: async (input: AttentionInput, options: Options) => attendPrepared(await prepare(kvOf(input), options), queryOf(input)),
@@ -126,8 +142,8 @@ export function defineMechanism<S>(def: TwoPhaseDef<S>): Mechanism {
  * attend costs what the single call costs. For mechanisms with nothing worth building once (exact attention's
  * work is all per query), and as the starting point of a two-phase port.
  */
-export function singlePhase(def: Shared & { attend(input: AttentionInput, options: Options): Promise<AttentionOutput> }): Mechanism {
-  const two = Object.defineProperties({}, Object.getOwnPropertyDescriptors(def)) as TwoPhaseDef<null>;
+export function singlePhase(def: Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported'>): Mechanism {
+  const two = Object.defineProperties({}, Object.getOwnPropertyDescriptors(def)) as TwoPhaseDef<null, OptionDecls>;
   const own = { configurable: true, enumerable: true, writable: true };
   Object.defineProperty(two, 'prepare', { ...own, value: (): PreparedState<null> => ({ state: null }) });
   Object.defineProperty(two, 'attend', { ...own, value: (p: Prepared<null>, query: QueryInput) => def.attend(fullInput(p.kv, query), p.options) });

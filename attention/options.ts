@@ -33,18 +33,23 @@ function parseValue(mech: string, spec: OptionSpec, raw: OptionValue): OptionVal
  */
 export function resolveOptions(mech: Mechanism, given: Readonly<Record<string, OptionValue>> = {}): Options {
   const out: Record<string, OptionValue> = {};
-  const names = mech.options.map((o) => o.name);
+  const names = Object.keys(mech.options);
   for (const key of Object.keys(given)) {
     if (!names.includes(key)) {
       const valid = names.length ? `valid options: ${names.join(', ')}` : 'it takes no options';
       throw new QattnError(`unknown option '${key}' for ${mech.name} (${valid})`);
     }
   }
-  for (const spec of mech.options) {
+  for (const spec of optionSpecs(mech)) {
     const raw = given[spec.name];
     out[spec.name] = raw === undefined ? spec.default : parseValue(mech.name, spec, raw);
   }
   return out;
+}
+
+/** A mechanism's options as a list, each with its name. */
+export function optionSpecs(mech: Pick<Mechanism, 'options'>): OptionSpec[] {
+  return Object.entries(mech.options).map(([name, decl]) => ({ ...decl, name }));
 }
 
 /** Parses `key=value` strings (as given to `--opt`) into a record; values stay text until resolveOptions. */

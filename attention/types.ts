@@ -113,12 +113,26 @@ export type CostFields = Readonly<Partial<Record<CostFieldName, HeadCombine>>>;
 /** An option value after parsing. */
 export type OptionValue = number | string | boolean;
 
-/** A declared option of a mechanism: name, type, default, range. */
-export type OptionSpec =
-  | { readonly name: string; readonly type: 'int'; readonly default: number; readonly min: number; readonly max: number; readonly description: string }
-  | { readonly name: string; readonly type: 'number'; readonly default: number; readonly min: number; readonly max: number; readonly description: string }
-  | { readonly name: string; readonly type: 'enum'; readonly default: string; readonly values: readonly string[]; readonly description: string }
-  | { readonly name: string; readonly type: 'boolean'; readonly default: boolean; readonly description: string };
+/** A declared option of a mechanism: type, default, range or values, and one line of description. */
+export type OptionDecl =
+  | { readonly type: 'int' | 'number'; readonly default: number; readonly min: number; readonly max: number; readonly description: string }
+  | { readonly type: 'enum'; readonly default: string; readonly values: readonly string[]; readonly description: string }
+  | { readonly type: 'boolean'; readonly default: boolean; readonly description: string };
+
+/** A mechanism's options, declared once by name (tfjs' kernel attrs, kvpress' typed press fields). */
+export type OptionDecls = Readonly<Record<string, OptionDecl>>;
+
+/**
+ * The resolved option values a declaration implies: numbers for int/number, the declared literals for enum,
+ * booleans — so `options.kk` or `options.k === 'x'` in a mechanism is a compile error, not a run-time one.
+ */
+export type OptionValues<O extends OptionDecls> = {
+  readonly [K in keyof O]: O[K] extends { readonly type: 'enum'; readonly values: readonly (infer V)[] } ? V
+    : O[K] extends { readonly type: 'boolean' } ? boolean : number;
+};
+
+/** One declared option with its name (what `qattn list` prints). */
+export type OptionSpec = OptionDecl & { readonly name: string };
 
 export type Options = Readonly<Record<string, OptionValue>>;
 
@@ -140,7 +154,7 @@ export interface Mechanism {
   readonly summary: string;
   /** Paper(s) behind it. */
   readonly reference?: string;
-  readonly options: readonly OptionSpec[];
+  readonly options: OptionDecls;
   readonly tolerance: Tolerance;
   /**
    * The cost fields this mechanism fills (documented in `qattn list`), each with how it combines over the heads

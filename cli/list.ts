@@ -2,7 +2,7 @@
  * `qattn list`: every registered mechanism with its family, options, cost fields, tolerance and reference —
  * straight from the registry, so the list cannot drift from what `qattn attend --method` accepts.
  */
-import { describeOption } from '../attention/options.ts';
+import { describeOption, optionSpecs } from '../attention/options.ts';
 import { allMechanisms } from '../attention/registry.ts';
 import type { CostFields, Mechanism, OptionSpec, Tolerance } from '../attention/types.ts';
 import { HELP_FLAG, parseFlags, type CliIo } from './args.ts';
@@ -34,7 +34,7 @@ export function mechanismInfo(m: Mechanism): MechanismInfo {
     family: m.family,
     summary: m.summary,
     reference: m.reference ?? null,
-    options: m.options.map((o) => ({ ...o, text: describeOption(o) })),
+    options: optionSpecs(m).map((o) => ({ ...o, text: describeOption(o) })),
     costFields: { ...m.costFields },
     tolerance: { exhaustiveRelL2: m.tolerance.exhaustiveRelL2, note: m.tolerance.note },
   };

@@ -124,12 +124,12 @@ export const annTopk: Mechanism = singlePhase({
   family: 'classical',
   summary: 'top-k keys from a cached usearch HNSW inner-product index over K, exact softmax over them (RetrievalAttention)',
   reference: 'Liu et al., RetrievalAttention, arXiv 2409.10516; Malkov & Yashunin, HNSW, arXiv 1603.09320',
-  options: [
-    { name: 'k', type: 'int', default: 32, min: 1, max: K_MAX, description: 'keys kept per query (clamped to n; k ≥ visible keys skips the index)' },
-    { name: 'connectivity', type: 'int', default: 16, min: 2, max: 256, description: 'HNSW graph degree M' },
-    { name: 'expansionAdd', type: 'int', default: 128, min: 1, max: 4096, description: 'HNSW candidate list size while building (efConstruction)' },
-    { name: 'expansionSearch', type: 'int', default: 64, min: 1, max: 4096, description: 'HNSW candidate list size while searching (ef); higher: better recall, slower' },
-  ],
+  options: {
+    k: { type: 'int', default: 32, min: 1, max: K_MAX, description: 'keys kept per query (clamped to n; k ≥ visible keys skips the index)' },
+    connectivity: { type: 'int', default: 16, min: 2, max: 256, description: 'HNSW graph degree M' },
+    expansionAdd: { type: 'int', default: 128, min: 1, max: 4096, description: 'HNSW candidate list size while building (efConstruction)' },
+    expansionSearch: { type: 'int', default: 64, min: 1, max: 4096, description: 'HNSW candidate list size while searching (ef); higher: better recall, slower' },
+  },
   tolerance: {
     exhaustiveRelL2: 1e-6,
     note: 'with k = n the index is bypassed and every visible key is re-scored exactly, so the output is the float64 softmax up to float32 rounding',

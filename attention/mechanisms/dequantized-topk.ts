@@ -183,12 +183,12 @@ export const dequantizedTopk: Mechanism = singlePhase({
   family: 'dequantized',
   summary: 'top-k over candidates drawn ∝ (q·k)² by rejection sampling from SQ access (dequantized Grover top-k)',
   reference: 'Tang 2019 arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020 arXiv 1910.06151',
-  options: [
-    { name: 'k', type: 'int', default: 32, min: 1, max: 1 << 24, description: 'keys kept per query (k ≥ visible keys: all keys, exact)' },
-    { name: 'samples', type: 'int', default: 256, min: 1, max: 1 << 24, description: 'accepted samples (candidate draws) per query' },
-    { name: 'proposal', type: 'enum', default: 'row', values: ['row', 'column'], description: 'rejection proposal: row norms, or column trees (Chia et al.)' },
-    { name: 'maxTrialFactor', type: 'int', default: 1024, min: 1, max: 1 << 20, description: 'trial budget per query = samples × this' },
-  ],
+  options: {
+    k: { type: 'int', default: 32, min: 1, max: 1 << 24, description: 'keys kept per query (k ≥ visible keys: all keys, exact)' },
+    samples: { type: 'int', default: 256, min: 1, max: 1 << 24, description: 'accepted samples (candidate draws) per query' },
+    proposal: { type: 'enum', default: 'row', values: ['row', 'column'], description: 'rejection proposal: row norms, or column trees (Chia et al.)' },
+    maxTrialFactor: { type: 'int', default: 1024, min: 1, max: 1 << 20, description: 'trial budget per query = samples × this' },
+  },
   tolerance: {
     exhaustiveRelL2: 1e-6,
     note: 'k = n takes every visible key without sampling, so the output is the exact float64 softmax up to float32 output rounding',

@@ -30,16 +30,15 @@ export const exactGpujs: Mechanism = singlePhase({
     return `exact softmax attention as gpu.js kernels, float32 (${gpujsStatus()})`;
   },
   reference: 'Vaswani et al. 2017 (arXiv:1706.03762); gpu.js (https://gpu.rocks)',
-  options: [
-    {
-      name: 'mode',
+  options: {
+    mode: {
       type: 'enum',
       default: 'auto',
       values: GPUJS_MODES,
       description: "auto: whatever gpu.js picks here (headless-gl, else WebAssembly, else JS) and reported in the path; " +
         'gpu: GL through headless-gl or a clear error; webasm: WebAssembly SIMD on the CPU; cpu: gpu.js kernels as JavaScript',
     },
-  ],
+  },
   tolerance: {
     exhaustiveRelL2: GPUJS_REL_L2,
     note: 'float32 gpu.js kernels (GL highp, WebAssembly f32 or JS) against the float64 reference',

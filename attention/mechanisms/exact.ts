@@ -65,25 +65,23 @@ export const exact: Mechanism = singlePhase({
   family: 'exact',
   summary: 'exact softmax attention (onnxruntime fast path, streaming fallback, float64 reference)',
   reference: 'Vaswani et al. 2017 (arXiv:1706.03762); online softmax: Milakov & Gimelshein 2018 (arXiv:1805.02867)',
-  options: [
-    {
-      name: 'path',
+  options: {
+    path: {
       type: 'enum',
       default: 'auto',
       values: PATHS,
       description: 'auto: onnxruntime where it can take the input, else streaming; ort; streaming (TypeScript, O(m·dv) memory); reference (float64)',
     },
-    {
-      // Default 1: every other qattn mechanism runs on one core, so per-core speed is the fair comparison, and
-      // ORT's spinning thread pool turns a busy second core into 5–10× slower, erratic decode timings.
-      name: 'threads',
+    // Default 1: every other qattn mechanism runs on one core, so per-core speed is the fair comparison, and
+    // ORT's spinning thread pool turns a busy second core into 5–10× slower, erratic decode timings.
+    threads: {
       type: 'int',
       default: 1,
       min: 0,
       max: 256,
       description: 'onnxruntime intra-op threads (0 = one per core)',
     },
-  ],
+  },
   tolerance: {
     exhaustiveRelL2: 1e-5,
     note: 'float32 computation (onnxruntime or streaming) against the float64 reference',

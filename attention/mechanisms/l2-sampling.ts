@@ -112,10 +112,10 @@ export const l2Sampling: Mechanism = singlePhase({
   family: 'dequantized',
   summary: 'self-normalised importance sampling of keys ∝ ‖k_j‖² from SQ access (dequantized amplitude estimation)',
   reference: 'Tang 2019 arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020 arXiv 1910.06151',
-  options: [
-    { name: 'samples', type: 'int', default: 256, min: 1, max: 1 << 24, description: 'keys drawn per query (with replacement)' },
-    { name: 'uniformMix', type: 'number', default: 0, min: 0, max: 1, description: 'weight ε of a uniform component in the proposal (ε > 0 removes the zero-key bias)' },
-  ],
+  options: {
+    samples: { type: 'int', default: 256, min: 1, max: 1 << 24, description: 'keys drawn per query (with replacement)' },
+    uniformMix: { type: 'number', default: 0, min: 0, max: 1, description: 'weight ε of a uniform component in the proposal (ε > 0 removes the zero-key bias)' },
+  },
   tolerance: {
     exhaustiveRelL2: Infinity,
     note: 'no exhaustive setting: sampling with replacement never reproduces exact attention; the error shrinks ~1/√samples',

@@ -166,12 +166,12 @@ export const lsh: Mechanism = singlePhase({
   family: 'classical',
   summary: 'SimHash LSH candidates (L tables × bits), then exact top-k or MagicPIG importance sampling',
   reference: 'Charikar, STOC 2002 (SimHash); Kitaev et al. arXiv 2001.04451 (Reformer); Chen et al. arXiv 2410.16179 (MagicPIG)',
-  options: [
-    { name: 'tables', type: 'int', default: 8, min: 1, max: 256, description: 'number of hash tables L (more tables: more candidates, higher recall)' },
-    { name: 'bits', type: 'int', default: 8, min: 0, max: 30, description: 'hyperplanes per table (more bits: smaller buckets; 0 = every key is a candidate)' },
-    { name: 'k', type: 'int', default: 32, min: 1, max: K_MAX, description: 'keys kept per query in topk mode (clamped to n; unused in sample mode)' },
-    { name: 'mode', type: 'enum', default: 'topk', values: ['topk', 'sample'], description: 'topk: exact top-k of the candidates; sample: MagicPIG self-normalised importance weights exp(s)/P(collision)' },
-  ],
+  options: {
+    tables: { type: 'int', default: 8, min: 1, max: 256, description: 'number of hash tables L (more tables: more candidates, higher recall)' },
+    bits: { type: 'int', default: 8, min: 0, max: 30, description: 'hyperplanes per table (more bits: smaller buckets; 0 = every key is a candidate)' },
+    k: { type: 'int', default: 32, min: 1, max: K_MAX, description: 'keys kept per query in topk mode (clamped to n; unused in sample mode)' },
+    mode: { type: 'enum', default: 'topk', values: ['topk', 'sample'], description: 'topk: exact top-k of the candidates; sample: MagicPIG self-normalised importance weights exp(s)/P(collision)' },
+  },
   tolerance: {
     exhaustiveRelL2: 1e-6,
     note: 'bits = 0 makes every key a candidate with collision probability 1, so with k = n both modes are the exact float64 softmax up to float32 output rounding',

@@ -208,16 +208,15 @@ export const performer: Mechanism = singlePhase({
   family: 'classical',
   summary: 'FAVOR+ positive orthogonal random features: linear-time unbiased estimate of softmax attention',
   reference: 'Choromanski et al., Rethinking Attention with Performers, arXiv 2009.14794',
-  options: [
-    { name: 'features', type: 'int', default: 256, min: 1, max: 65536, description: 'random features r (error falls like 1/√r)' },
-    {
-      name: 'path',
+  options: {
+    features: { type: 'int', default: 256, min: 1, max: 65536, description: 'random features r (error falls like 1/√r)' },
+    path: {
       type: 'enum',
       default: 'auto',
       values: PATHS,
       description: 'auto: onnxruntime (float32, one thread) for the dense products where it can run, else js; ort; js (float64 loops)',
     },
-  ],
+  },
   tolerance: {
     exhaustiveRelL2: Infinity,
     note: 'no exhaustive setting (randomized at every r): relL2 < 0.2 at r = 256 on N(0, 0.5²) Q/K, d = 16, scale 1/√d (tested); the variance grows like exp(‖q′+k′‖²) (paper, Lemma 2), so large-norm or peaked inputs give O(1) error',

@@ -48,9 +48,9 @@ export const topkExact: Mechanism = singlePhase({
   family: 'classical',
   summary: 'exact scores for every key, heap top-k, softmax over the k (ceiling of any top-k selection)',
   reference: 'Gupta et al., Memory-efficient Transformers via Top-k Attention, arXiv 2106.06899',
-  options: [
-    { name: 'k', type: 'int', default: 32, min: 1, max: K_MAX, description: 'keys kept per query (clamped to n; k ≥ n is exact attention)' },
-  ],
+  options: {
+    k: { type: 'int', default: 32, min: 1, max: K_MAX, description: 'keys kept per query (clamped to n; k ≥ n is exact attention)' },
+  },
   tolerance: {
     exhaustiveRelL2: 1e-6,
     note: 'with k = n every visible key is kept and the float64 softmax matches the reference up to float32 output rounding',
