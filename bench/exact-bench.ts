@@ -22,7 +22,7 @@ import { loadOrt, releaseSessions, sessionOptions } from '../attention/kernels/o
 import { maxAbs } from '../attention/fidelity.ts';
 import type { AttentionInput } from '../attention/types.ts';
 import { createRng, type Rng } from '../core/rng.ts';
-import { median } from './stats.ts';
+import { median } from '../core/stats.ts';
 import { gaussianPrefill } from './workloads/gaussian.ts';
 
 /** Both sides use ORT's default thread pool (one thread per core): this bench measures the machine's best. */

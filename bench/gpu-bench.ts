@@ -22,7 +22,7 @@ import { markedOracle } from '../oracles/oracle.ts';
 import { createStatevectorBackend } from '../oracles/backends/statevector.ts';
 import { createGpujsBackend } from '../oracles/backends/gpujs.ts';
 import { formatMs, table } from './format.ts';
-import { median } from './stats.ts';
+import { median } from '../core/stats.ts';
 import { gaussianPrefill } from './workloads/gaussian.ts';
 
 const D = 64;

@@ -1,17 +1,15 @@
 /**
  * `qattn attend`: runs one registered mechanism on Q/K/V .npy files and writes O as a float32 .npy.
- * Multi-head inputs loop over heads (each head is one runAttention call, like the library), and every check —
+ * Multi-head inputs go through the one head loop (attention/heads.ts: a prepared cache per head), and every check —
  * flags, method, options, shapes, output directory — runs before any computation, so a mistake costs nothing
  * and leaves no output file behind.
  */
-import { QattnError } from '../core/errors.ts';
 import { checkOutputFile, checkParentDir } from '../core/fs-safe.ts';
 import { writeNpy } from '../io/npy.ts';
 import { parseOptPairs, resolveOptions } from '../attention/options.ts';
-import { combineHeadCosts } from '../attention/cost.ts';
+import { attendHeads } from '../attention/heads.ts';
 import { getMechanism } from '../attention/registry.ts';
-import { runAttention } from '../attention/run.ts';
-import type { AttentionInput, CostReport, OptionValue, Options } from '../attention/types.ts';
+import type { AttentionInput } from '../attention/types.ts';
 import { HELP_FLAG, intFlag, numberFlag, parseFlags, requireFlag, type CliIo } from './args.ts';
 import { loadAttendTensors, type AttendTensors } from '../io/attention-tensors.ts';
 
@@ -31,54 +29,33 @@ Computes O = softmax(Q·Kᵀ·scale + mask)·V with one mechanism (see \`qattn l
   --scale S          score scale (default 1/sqrt(d))
   --seed S           seed for randomized mechanisms (integer, default 0)
   --out O.npy        output file, written atomically (required)
-  --json             print one JSON line {method, options, shape, ms, cost, path};
-                       ms is the attention compute time alone, summed over heads; cost fields combine
-                       over heads as \`qattn list\` declares (counts add up, per-query means average,
-                       qubits and per-call noise take the largest head)`;
+  --repeat R         after the first attend, time R more on the same prepared cache and report their
+                       median as ms (default 0: ms is the first attend)
+  --json             print one JSON line {method, options, shape, ms, firstMs, prepareMs, repeat, cost,
+                       prepareCost, path}: prepareMs is the once-per-cache work (sessions, indexes, hash
+                       tables, trees, key features), firstMs the first attend after it (it includes work
+                       built lazily per query shape, such as an onnxruntime session), ms the attend time
+                       (median of --repeat, else firstMs); each summed over heads. Cost fields combine over
+                       heads as \`qattn list\` declares (counts add up, per-query means average, qubits and
+                       per-call noise take the largest head); prepareCost counts the once-per-cache work`;
 
 const FLAGS = {
   method: { type: 'string' }, opt: { type: 'string', multiple: true },
   q: { type: 'string' }, k: { type: 'string' }, v: { type: 'string' }, mask: { type: 'string' },
   causal: { type: 'boolean' }, scale: { type: 'string' }, seed: { type: 'string' },
-  out: { type: 'string' }, json: { type: 'boolean' }, ...HELP_FLAG,
+  out: { type: 'string' }, json: { type: 'boolean' }, repeat: { type: 'string' }, ...HELP_FLAG,
 } as const;
-
-interface HeadsResult {
-  readonly out: Float32Array;
-  readonly options: Options;
-  readonly ms: number;
-  readonly cost: CostReport;
-  readonly paths: string[];
-}
 
 type Common = Pick<AttentionInput, 'causal' | 'scale' | 'seed'>;
 
-/** Runs the mechanism head by head; errors from a head of a multi-head input say which head. */
-async function runHeads(method: string, t: AttendTensors, given: Record<string, OptionValue>, common: Common): Promise<HeadsResult> {
-  const { m, n, d, dv, heads } = t;
-  const out = new Float32Array(heads * m * dv);
-  const costs: CostReport[] = [];
-  const paths = new Set<string>();
-  let ms = 0, options: Options = {};
-  for (let h = 0; h < heads; h++) {
-    const mask = t.mask && (t.mask.perHead ? t.mask.data.subarray(h * m * n, (h + 1) * m * n) : t.mask.data);
-    const input: AttentionInput = {
-      q: t.q.subarray(h * m * d, (h + 1) * m * d), k: t.k.subarray(h * n * d, (h + 1) * n * d),
-      v: t.v.subarray(h * n * dv, (h + 1) * n * dv), m, n, d, dv, ...common, ...(mask ? { mask } : {}),
-    };
-    try {
-      const r = await runAttention(method, input, given);
-      out.set(r.output.out, h * m * dv);
-      costs.push(r.output.cost);
-      if (r.output.path !== undefined) paths.add(r.output.path);
-      ms += r.ms;
-      options = r.options;
-    } catch (err) {
-      if (err instanceof QattnError && heads > 1) throw new QattnError(`head ${h} of ${heads}: ${err.message}`);
-      throw err;
-    }
-  }
-  return { out, options, ms, cost: combineHeadCosts(costs, getMechanism(method).costFields, method), paths: [...paths] };
+/** Head h of the loaded tensors as a one-head input (views, no copies). */
+function headInput(t: AttendTensors, common: Common, h: number): AttentionInput {
+  const { m, n, d, dv } = t;
+  const mask = t.mask && (t.mask.perHead ? t.mask.data.subarray(h * m * n, (h + 1) * m * n) : t.mask.data);
+  return {
+    q: t.q.subarray(h * m * d, (h + 1) * m * d), k: t.k.subarray(h * n * d, (h + 1) * n * d),
+    v: t.v.subarray(h * n * dv, (h + 1) * n * dv), m, n, d, dv, ...common, ...(mask ? { mask } : {}),
+  };
 }
 
 export async function attendCommand(argv: string[], io: CliIo): Promise<number> {
@@ -100,17 +77,24 @@ export async function attendCommand(argv: string[], io: CliIo): Promise<number> 
   // Fails early (before computing) if --out cannot be written: no directory, or not a new/regular file.
   checkParentDir(outPath);
   checkOutputFile(outPath);
+  const repeat = intFlag('repeat', f.repeat, 0, 100_000) ?? 0;
   const tensors = loadAttendTensors(paths);
-  const r = await runHeads(method, tensors, given, common);
-  const shape = [...tensors.lead, tensors.m, tensors.dv];
-  writeNpy(outPath, { dtype: 'float32', shape, data: r.out });
+  const { m, dv, heads } = tensors;
+  const out = new Float32Array(heads * m * dv);
+  const r = await attendHeads(method, heads, (h) => headInput(tensors, common, h), given, (h, o) => out.set(o.out, h * m * dv), { repeat });
+  const shape = [...tensors.lead, m, dv];
+  writeNpy(outPath, { dtype: 'float32', shape, data: out });
   const path = r.paths.length ? r.paths.join(',') : null;
   if (f.json) {
-    io.out(JSON.stringify({ method, options: r.options, shape, ms: r.ms, cost: r.cost, path }));
+    io.out(JSON.stringify({
+      method, options: r.options, shape, ms: r.ms, firstMs: r.firstMs, prepareMs: r.prepareMs, repeat,
+      cost: r.cost, prepareCost: r.prepareCost, path,
+    }));
   } else {
     const evals = r.cost.scoreEvaluations;
-    io.out(`${method}: wrote ${outPath} [${shape.join(', ')}] float32 in ${r.ms.toFixed(3)} ms` +
-      ` (${tensors.heads} head${tensors.heads === 1 ? '' : 's'}, ${evals} score evaluations${path ? `, path ${path}` : ''})`);
+    const timing = repeat > 0 ? `attend ${r.ms.toFixed(3)} ms (median of ${repeat}; first ${r.firstMs.toFixed(3)} ms)` : `attend ${r.ms.toFixed(3)} ms`;
+    io.out(`${method}: wrote ${outPath} [${shape.join(', ')}] float32; prepare ${r.prepareMs.toFixed(3)} ms, ${timing}` +
+      ` (${heads} head${heads === 1 ? '' : 's'}, ${evals} score evaluations${path ? `, path ${path}` : ''})`);
   }
   return 0;
 }

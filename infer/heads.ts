@@ -7,8 +7,8 @@
  * mechanisms (performer, lsh…) accept only those, and the reduction is exact: a key the model hides with a
  * mask value ≤ −1e30 contributes exp(≈ −∞) = 0 either way.
  */
-import { runAttention } from '../attention/run.ts';
-import type { OptionValue } from '../attention/types.ts';
+import { attendHeads as runHeads, type HeadsRun } from '../attention/heads.ts';
+import type { AttentionInput, OptionValue } from '../attention/types.ts';
 
 /** One head's inputs: Q [m×d], K [n×d], V [n×dv], and the additive m×n mask (null = none). */
 export interface HeadInput {
@@ -68,7 +68,10 @@ export interface HeadsResult {
   readonly out: Float32Array;
   /** Whether every head's mask reduced to (bottom-right) causal. */
   readonly causal: boolean;
+  /** Prepare plus attend, summed over heads, milliseconds. */
   readonly ms: number;
+  /** The head loop's timings and combined costs (attention/heads.ts). */
+  readonly run: HeadsRun;
 }
 
 /** Optional per-head hook (capture): called with the head inputs actually given to the mechanism. */
@@ -78,18 +81,17 @@ export async function attendHeads(
   p: HeadsProblem, method: string, opts: Readonly<Record<string, OptionValue>>, seed: number, hook?: HeadHook,
 ): Promise<HeadsResult> {
   const out = new Float32Array(p.outShape.reduce((a, b) => a * b, 1));
-  let causal = p.heads > 0, ms = 0;
-  for (let h = 0; h < p.heads; h++) {
+  let causal = p.heads > 0;
+  const head = (h: number): AttentionInput => {
     const input = p.head(h);
     hook?.(h, input);
     const red = reduceMask(input.mask, p.m, p.n);
     causal &&= red.causal;
-    const r = await runAttention(method, {
+    return {
       q: input.q, k: input.k, v: input.v, m: p.m, n: p.n, d: p.d, dv: p.dv, scale: p.scale, seed,
       causal: red.causal, ...(red.mask ? { mask: red.mask } : {}),
-    }, opts);
-    ms += r.ms;
-    p.write(out, h, r.output.out);
-  }
-  return { out, causal, ms };
+    };
+  };
+  const r = await runHeads(method, p.heads, head, opts, (h, o) => p.write(out, h, o.out));
+  return { out, causal, ms: r.firstMs + r.prepareMs, run: r };
 }

@@ -80,13 +80,27 @@ test('help and unknown commands', async () => {
   assert.match(u.err[0]!, /^qattn: unknown command 'frobnicate' \(valid: attend, list, grover\b.*; see qattn --help\)$/);
 });
 
+test('attend --repeat R: ms is the median of R attends on one prepared cache, apart from prepare and the first attend', async () => {
+  const out = join(dir, 'o-rep.npy');
+  const r = await run('attend', '--method', 'lsh', '--q', Q, '--k', K, '--v', V, '--out', out, '--repeat', '3', '--json');
+  assert.equal(r.code, 0, r.err.join('\n'));
+  const j = JSON.parse(r.out[0]!) as { ms: number; firstMs: number; prepareMs: number; repeat: number; prepareCost: { scoreEvaluations: number } };
+  assert.equal(j.repeat, 3);
+  for (const x of [j.ms, j.firstMs, j.prepareMs]) assert.ok(Number.isFinite(x) && x >= 0);
+  assert.equal(typeof j.prepareCost.scoreEvaluations, 'number');
+  const exactOut = join(dir, 'o-rep-exact.npy');
+  assert.equal((await run('attend', '--method', 'exact', '--q', Q, '--k', K, '--v', V, '--out', exactOut, '--repeat', '2')).code, 0);
+  assertMatchesReference(exactOut, input());
+  assert.equal((await run('attend', '--method', 'exact', '--q', Q, '--k', K, '--v', V, '--out', out, '--repeat=-1')).code, 2);
+});
+
 test('attend writes O for one head and prints one JSON line', async () => {
   const out = join(dir, 'o1.npy');
   const r = await run('attend', '--method', 'exact', '--q', Q, '--k', K, '--v', V, '--out', out, '--json');
   assert.equal(r.code, 0, r.err.join('\n'));
   assert.equal(r.out.length, 1);
   const j = JSON.parse(r.out[0]!) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(j), ['method', 'options', 'shape', 'ms', 'cost', 'path']);
+  assert.deepEqual(Object.keys(j), ['method', 'options', 'shape', 'ms', 'firstMs', 'prepareMs', 'repeat', 'cost', 'prepareCost', 'path']);
   assert.equal(j.method, 'exact');
   assert.deepEqual(j.shape, [m, dv]);
   assert.ok(typeof j.ms === 'number' && j.ms >= 0);
@@ -101,7 +115,7 @@ test('attend loops over heads: [H, m, d] → [H, m, dv], a per-head mask, --caus
   const M = put('mh.npy', f32([H, m, n], mask));
   const r = await run('attend', '--method', 'exact', '--q', QH, '--k', KH, '--v', VH, '--mask', M, '--causal', '--scale', '0.7', '--out', out);
   assert.equal(r.code, 0, r.err.join('\n'));
-  assert.match(r.out[0]!, /^exact: wrote .*oh\.npy \[2, 3, 6\] float32 in [\d.]+ ms \(2 heads/);
+  assert.match(r.out[0]!, /^exact: wrote .*oh\.npy \[2, 3, 6\] float32; prepare [\d.]+ ms, attend [\d.]+ ms \(2 heads/);
   const o = readNpy(out);
   assert.deepEqual(o.shape, [H, m, dv]);
   for (let h = 0; h < H; h++) {
