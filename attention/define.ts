@@ -70,15 +70,19 @@ export function queryOf(input: AttentionInput): QueryInput {
 
 /**
  * Backing buffers of grown caches: a grown K or V is a view of a larger buffer with room to grow, so a run of
- * t single-token appends copies O(n) values in total (capacity doubling), not O(n) per token.
+ * t single-token appends copies O(n) values in total (capacity doubling), not O(n) per token. `used` is how
+ * much of a buffer some view already claims: only the view that ends there may grow in place — a second append
+ * from an older prepared state copies, so it never overwrites keys another branch appended.
  */
 const backing = new WeakMap<Float32Array, Float32Array>();
+const used = new WeakMap<Float32Array, number>();
 
 function grow(a: Float32Array, add: Float32Array): Float32Array {
   const len = a.length + add.length;
   const buf = backing.get(a);
-  if (buf && buf.length >= len && a.byteOffset === buf.byteOffset && a.buffer === buf.buffer) {
+  if (buf && buf.length >= len && used.get(buf) === a.length) {
     buf.set(add, a.length);
+    used.set(buf, len);
     const view = buf.subarray(0, len);
     backing.set(view, buf);
     return view;
@@ -86,6 +90,7 @@ function grow(a: Float32Array, add: Float32Array): Float32Array {
   const next = new Float32Array(Math.max(len, 2 * a.length, 16));
   next.set(a);
   next.set(add, a.length);
+  used.set(next, len);
   const view = next.subarray(0, len);
   backing.set(view, next);
   return view;

@@ -15,7 +15,10 @@
  * Growth: `append` doubles the capacity (and rebuilds the trees, O(capacity)) when full, so appending a key
  * costs amortised O(1) for growth plus O(log n) for the root path (O(d log n) with column trees). A growing KV
  * cache therefore keeps SQ access current with O(log n) work per decoded token, which is the setting in which
- * the dequantization papers treat the structure as given rather than rebuilt per query.
+ * the dequantization papers treat the structure as given rather than rebuilt per query. `extend` does the same
+ * for a KV cache that grows its own K (attention/define.ts grownKv): it borrows the grown matrix instead of
+ * copying rows, and only adds the new rows' leaves. The trees' sums and samples depend only on the leaves in
+ * the window (sum-tree.ts), so a structure grown this way samples exactly as one built on the whole matrix.
  */
 import { QattnError, check } from '../core/errors.ts';
 import type { Rng } from '../core/rng.ts';
@@ -25,7 +28,7 @@ import { SumTree, pow2AtLeast } from './sum-tree.ts';
 export { SumTree };
 
 export interface SQOptions {
-  /** Also keep one SumTree per column (memory 16·d bytes per key of capacity; updates cost O(d log n)). */
+  /** Also keep one SumTree per column (memory 10·d bytes per key of capacity; updates cost O(d log n)). */
   readonly columnTrees?: boolean;
   /** Initial capacity in rows (rounded up to a power of two). */
   readonly capacity?: number;
@@ -38,8 +41,8 @@ export class SQAccess {
   private rows: Float32Array;
   /** False while `rows` is the caller's array (fromMatrix borrows it; the first write copies it). */
   private owned = true;
-  private readonly rowTree: SumTree;
-  private readonly colTrees: SumTree[] | null;
+  private rowTree: SumTree;
+  private colTrees: SumTree[] | null;
 
   constructor(d: number, opts: SQOptions = {}) {
     check(Number.isInteger(d) && d >= 1, `SQ access needs a positive integer row length, got ${d}`);
@@ -50,9 +53,9 @@ export class SQAccess {
   }
 
   /**
-   * Builds SQ access to the n×d row-major matrix `k` in O(n·d). `k` is borrowed, not copied (a per-call build
-   * over a 2^18-key cache would otherwise copy 64 MiB): the caller must not modify it while the structure
-   * lives; the first append or update copies it into storage of our own.
+   * Builds SQ access to the n×d row-major matrix `k` in O(n·d). `k` is borrowed, not copied (a KV cache of
+   * 2^24 keys × 64 is 4 GiB; the structure adds only its trees, 10 bytes per key of capacity): the caller must
+   * not modify it while the structure lives; the first append or update copies it into storage of our own.
    */
   static fromMatrix(k: Float32Array, n: number, d: number, opts: Pick<SQOptions, 'columnTrees'> = {}): SQAccess {
     check(k.length === n * d, `SQ access: matrix has ${k.length} values, expected ${n}×${d}`);
@@ -64,6 +67,68 @@ export class SQAccess {
     for (let j = 0; j < n; j++) sq.rowTree.load(j, sq.checkedNorm2(j));
     sq.rowTree.rebuild();
     if (sq.colTrees) loadColumns(sq.colTrees, k, n, d);
+    return sq;
+  }
+
+  /**
+   * The caller's matrix grew to n rows (`k` [n×d]; its first `from` rows are the rows this structure already
+   * holds — grownKv keeps them in place): borrow it and give rows [from, n) their leaves, O((n − from) · log n)
+   * amortised (× d with column trees), or one O(capacity) rebuild when that is cheaper. Leaves at and beyond n
+   * are never read by a window ≤ n, so a structure extended from `from` < this.n (the cache was grown twice from
+   * the same state) is still exact for the new n.
+   */
+  extend(k: Float32Array, from: number, n: number): void {
+    const d = this.d;
+    check(Number.isInteger(from) && from >= 0 && from <= this.count, `SQ access: extend from row ${from}, have ${this.count}`);
+    check(Number.isInteger(n) && n >= from && k.length >= n * d, `SQ access: extend to ${n} rows needs a matrix of ≥ ${n}×${d} values, got ${k.length}`);
+    this.rows = k;
+    this.owned = false;
+    this.count = n;
+    const trees = [this.rowTree, ...(this.colTrees ?? [])];
+    for (const tree of trees) tree.reserve(n);
+    const cap = this.rowTree.capacity;
+    // Point sets cost log₂(cap) node writes each; past cap / log₂(cap) new rows one bottom-up rebuild is cheaper.
+    // Both leave every node equal to left + right of the same leaves, so the choice never changes a sample.
+    const bulk = (n - from) * Math.log2(cap) > cap;
+    for (let j = from; j < n; j++) {
+      const w = this.checkedNorm2(j);
+      if (bulk) this.rowTree.load(j, w);
+      else this.rowTree.set(j, w);
+    }
+    if (bulk) this.rowTree.rebuild();
+    this.colTrees?.forEach((tree, t) => {
+      for (let j = from; j < n; j++) {
+        const w = k[j * d + t]! ** 2;
+        if (bulk) tree.load(j, w);
+        else tree.set(j, w);
+      }
+      if (bulk) tree.rebuild();
+    });
+  }
+
+  /**
+   * A structure over the same (borrowed) rows in which `rows` have weight 0 in every tree — keys a padding
+   * mask removes — leaving this one as it is. O(capacity) for the tree copies (× d with column trees) plus
+   * O(log n) per removed row; no row is copied.
+   */
+  withoutRows(rows: ArrayLike<number>): SQAccess {
+    const sq = new SQAccess(this.d);
+    sq.rows = this.rows;
+    sq.owned = false;
+    sq.count = this.count;
+    // As in extend: point sets while they are cheaper than one rebuild; the nodes come out the same either way.
+    const bulk = rows.length * Math.log2(this.rowTree.capacity) > this.rowTree.capacity;
+    const strip = (tree: SumTree): SumTree => {
+      const c = tree.copy();
+      for (let a = 0; a < rows.length; a++) {
+        if (bulk) c.load(rows[a]!, 0);
+        else c.set(rows[a]!, 0);
+      }
+      if (bulk) c.rebuild();
+      return c;
+    };
+    sq.rowTree = strip(this.rowTree);
+    sq.colTrees = this.colTrees ? this.colTrees.map(strip) : null;
     return sq;
   }
 
@@ -109,9 +174,13 @@ export class SQAccess {
     return this.rowTree.prefix(Math.min(limit, this.count));
   }
 
-  /** Row j ∈ [0, limit) with probability ‖k_j‖² / frobenius2(limit); −1 if those rows are all zero. O(log n). */
-  sampleRow(rng: Rng, limit = this.count): number {
-    return this.rowTree.sample(rng, Math.min(limit, this.count));
+  /**
+   * Row j ∈ [0, limit) with probability ‖k_j‖² / frobenius2(limit); −1 if those rows are all zero. O(log n).
+   * `mass`, when given, must be frobenius2(limit) (a query drawing many rows from one window computes it once).
+   */
+  sampleRow(rng: Rng, limit = this.count, mass?: number): number {
+    const lim = Math.min(limit, this.count);
+    return mass === undefined ? this.rowTree.sample(rng, lim) : this.rowTree.sample(rng, lim, mass);
   }
 
   /** Column t with probability K_jt² / ‖k_j‖²; −1 for a zero row. O(d): d is small, a per-row tree would cost n·d more memory. */
@@ -157,11 +226,23 @@ export class SQAccess {
   }
 
   private checkedNorm2(j: number): number {
-    let s = 0;
-    for (let t = 0; t < this.d; t++) s += this.rows[j * this.d + t]! ** 2;
+    const s = norm2(this.rows, j * this.d, this.d);
     check(Number.isFinite(s), `SQ access: row ${j} contains NaN or Inf`);
     return s;
   }
+}
+
+/**
+ * Σ_t a[o + t]² in float64, in order. x·x of a float32 value is exact in float64 (24-bit mantissas), so this is
+ * the same number as Σ x ** 2, at about twice the speed of the pow path in prepare (2^30 entries at 2^24 keys).
+ */
+function norm2(a: Float32Array, o: number, d: number): number {
+  let s = 0;
+  for (let t = o, end = o + d; t < end; t++) {
+    const x = a[t]!;
+    s += x * x;
+  }
+  return s;
 }
 
 /** Fills column trees from row-major K in blocks of rows, so reads stay in cache and writes are sequential. */
@@ -178,48 +259,45 @@ function loadColumns(trees: SumTree[], k: Float32Array, n: number, d: number): v
 }
 
 /**
- * SQ access to the keys of one attention call. Keys that a length-n (broadcast) mask sets to −∞ — padding —
- * get weight 0: they leave the structure, as a KV cache would never have appended them, so no sample is wasted
- * on them. Per-query (m×n) masks cannot be folded into one shared structure; mechanisms apply those to scores.
+ * SQ access for one call against a prepared cache: the prepared structure itself, or — when a length-n
+ * (broadcast) mask sets keys to −∞ (padding) — a copy in which those keys have weight 0: they leave the
+ * structure, as a KV cache would never have appended them, so no sample is wasted on them. The copy costs
+ * O(n) tree rows per call (`copiedRows`, 0 without such a mask; reading the mask is O(n) anyway). Per-query
+ * (m×n) masks cannot be folded into one shared structure; mechanisms apply those to scores.
  */
-export function keyAccess(input: AttentionInput, opts: SQOptions = {}): SQAccess {
-  const sq = SQAccess.fromMatrix(input.k, input.n, input.d, opts);
+export function maskedAccess(sq: SQAccess, input: Pick<AttentionInput, 'n' | 'mask'>): { sq: SQAccess; copiedRows: number } {
   const mk = input.mask;
-  if (mk && mk.length === input.n) {
-    const zero = new Float32Array(input.d);
-    for (let j = 0; j < input.n; j++) if (mk[j] === -Infinity) sq.update(j, zero);
-  }
-  return sq;
+  if (!mk || mk.length !== input.n) return { sq, copiedRows: 0 };
+  const padded: number[] = [];
+  for (let j = 0; j < input.n; j++) if (mk[j] === -Infinity) padded.push(j);
+  if (padded.length === 0) return { sq, copiedRows: 0 };
+  return { sq: sq.withoutRows(padded), copiedRows: input.n };
 }
 
 /**
  * Per-query memo of a per-key quantity (q_i·k_j and the like), so a key drawn many times is computed — and
- * counted in `evaluations` — once per query. O(n) memory per call, O(1) reset between queries.
+ * counted in `evaluations` — once per query. A hash map, so a query costs memory and time in the keys it
+ * touches, never in n (a per-call O(n) stamp array would make every query O(n) on a prepared cache).
  */
 export class KeyMemo {
   /** Distinct (query, key) values computed so far. */
   evaluations = 0;
-  private readonly stamp: Int32Array;
-  private readonly val: Float64Array;
+  private readonly val = new Map<number, number>();
   private query = -1;
   private compute: (j: number) => number = () => NaN;
 
-  constructor(n: number) {
-    this.stamp = new Int32Array(n).fill(-1);
-    this.val = new Float64Array(n);
-  }
-
-  /** Starts query i with its own function of the key index. */
+  /** Starts query i with its own function of the key index (the values of the previous query are dropped). */
   begin(i: number, compute: (j: number) => number): void {
+    if (i !== this.query) this.val.clear();
     this.query = i;
     this.compute = compute;
   }
 
   get(j: number): number {
-    if (this.stamp[j] === this.query) return this.val[j]!;
+    const have = this.val.get(j);
+    if (have !== undefined) return have;
     const x = this.compute(j);
-    this.stamp[j] = this.query;
-    this.val[j] = x;
+    this.val.set(j, x);
     this.evaluations++;
     return x;
   }

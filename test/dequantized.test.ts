@@ -11,7 +11,9 @@ import { validateInput } from '../attention/validate.ts';
 import { l2Sampling } from '../attention/mechanisms/l2-sampling.ts';
 import { columnSampler, dequantizedTopk, rejectionSample, rowSampler } from '../attention/mechanisms/dequantized-topk.ts';
 import type { RejectionSampler } from '../attention/mechanisms/dequantized-topk.ts';
-import { gaussianInput, plantedNeedleInput } from './helpers/workloads.ts';
+import { kvOf, queryOf } from '../attention/define.ts';
+import { attendPrepared, prepareAttention, runAttention } from '../attention/run.ts';
+import { copyInput, gaussianInput, plantedNeedleInput } from './helpers/workloads.ts';
 
 async function run(mech: Mechanism, input: AttentionInput, given: Record<string, OptionValue> = {}): Promise<AttentionOutput> {
   validateInput(input);
@@ -100,8 +102,8 @@ test('rejection samplers draw ∝ (q·k)² with the documented expected trials p
   for (let t = 0; t < n * d; t++) frob += k[t]! ** 2;
   for (let t = 0; t < n * d; t++) colMix += q[t % d]! ** 2 * k[t]! ** 2;
   const qn2 = Array.from(q).reduce((a, x) => a + x * x, 0);
-  checkTarget(input, rowSampler(input, 0, n, sq, new KeyMemo(n)), (qn2 * frob) / kq2, 'row');
-  checkTarget(input, columnSampler(input, 0, n, sq, new KeyMemo(n), new KeyMemo(n)), (d * colMix) / kq2, 'column');
+  checkTarget(input, rowSampler(input, 0, n, sq, new KeyMemo()), (qn2 * frob) / kq2, 'row');
+  checkTarget(input, columnSampler(input, 0, n, sq, new KeyMemo(), new KeyMemo()), (d * colMix) / kq2, 'column');
 });
 
 test('dequantized-topk: recovers planted needles; negative scores drawn by (q·k)² lose to positive ones', async () => {
@@ -204,5 +206,79 @@ test('dequantized-topk: with high-norm needles trials follow ‖q‖²‖K‖_F�
     const measured = await trialsPerSample(input, 'row'), formula = rowTrialFormula(input);
     assert.ok(Math.abs(measured / formula - 1) < 0.05, `n=${n}: measured ${measured}, formula ${formula}`);
     assert.ok(measured < 1.1 * input.d, 'bounded by ≈ d (the isotropic-background limit)');
+  }
+});
+
+/** K behind a Proxy that counts element reads, so a test can see how much of K a query touches. */
+function countingK(k: Float32Array): { k: Float32Array; reads: () => number; reset: () => void } {
+  let reads = 0;
+  const proxy = new Proxy(k, {
+    get(target, p) {
+      if (typeof p === 'string' && p.length > 0 && p.charCodeAt(0) >= 48 && p.charCodeAt(0) <= 57) reads++;
+      const x = Reflect.get(target, p);
+      return typeof x === 'function' ? x.bind(target) : x;
+    },
+  });
+  return { k: proxy, reads: () => reads, reset: () => void (reads = 0) };
+}
+
+test('a prepared query reads K only for the keys it scores (the trees are built once, in prepare)', async () => {
+  const input = { ...gaussianInput({ m: 4, n: 20_000, d: 8, dv: 4, seed: 50 }), seed: 2 };
+  const cases: [Mechanism, Record<string, OptionValue>][] = [
+    [l2Sampling, { samples: 64 }], [dequantizedTopk, { samples: 64 }], [dequantizedTopk, { samples: 64, proposal: 'column' }],
+  ];
+  for (const [mech, given] of cases) {
+    const counted = countingK(input.k);
+    const { prepared } = await prepareAttention(mech.name, { ...kvOf(input), k: counted.k }, given);
+    assert.equal(prepared.cost.extra['sqTreeRows'], input.n, 'prepare counts the n tree rows');
+    assert.equal(prepared.cost.extra['sqColumnTreeEntries'], given['proposal'] === 'column' ? input.n * input.d : undefined);
+    counted.reset();
+    const { output } = await attendPrepared(prepared, queryOf(input));
+    const scored = output.cost.scoreEvaluations + (output.cost.extra['proposalWeightEvaluations'] ?? 0);
+    assert.ok(scored > 0 && scored < input.n / 2, `${mech.name} ${JSON.stringify(given)}: ${scored} key evaluations for ${input.m} queries`);
+    assert.equal(counted.reads(), scored * input.d, `${mech.name} ${JSON.stringify(given)}: K reads = d per evaluated key, no pass over K`);
+    assert.deepEqual(output.out, (await run(mech, input, given)).out, 'the same output as one call on the plain K');
+  }
+});
+
+test('append, one key at a time and in blocks, through capacity doublings, equals preparing the concatenation bit for bit', async () => {
+  const input = { ...gaussianInput({ m: 6, n: 300, d: 8, dv: 4, seed: 51 }), seed: 9 };
+  const { d, dv } = input;
+  const cases: [Mechanism, Record<string, OptionValue>][] = [
+    [l2Sampling, {}], [l2Sampling, { uniformMix: 0.25 }], [dequantizedTopk, { k: 8 }], [dequantizedTopk, { k: 8, proposal: 'column' }],
+  ];
+  for (const [mech, given] of cases) {
+    const what = `${mech.name} ${JSON.stringify(given)}`;
+    let { prepared } = await prepareAttention(mech.name, { ...kvOf(input), k: input.k.slice(0, 3 * d), v: input.v.slice(0, 3 * dv), n: 3 }, given);
+    const early = prepared, earlyQuery = queryOf(gaussianInput({ m: 2, n: 3, d, dv, seed: 52 }));
+    const earlyOut = (await attendPrepared(early, earlyQuery)).output;
+    let at = 3;
+    for (const to of [4, 5, 6, 9, 17, 33, 200, 201, 256, 257, 300]) {
+      prepared = await mech.append!(prepared, input.k.slice(at * d, to * d), input.v.slice(at * dv, to * dv));
+      at = to;
+    }
+    assert.equal(prepared.kv.n, 300);
+    assert.equal(prepared.cost.extra['sqTreeRows'], 300, `${what}: prepare + appends count each key's tree row once`);
+    const grown = (await attendPrepared(prepared, queryOf(input))).output;
+    const whole = (await runAttention(mech.name, copyInput(input), given)).output;
+    assert.deepEqual(grown.out, whole.out, what);
+    assert.deepEqual(grown.selected, whole.selected, what);
+    assert.deepEqual(grown.cost, whole.cost, what);
+    assert.deepEqual((await attendPrepared(early, earlyQuery)).output.out, earlyOut.out, `${what}: the state prepared before the appends still attends its 3 keys as before`);
+  }
+});
+
+test('a padding mask costs one O(n) tree copy for that call and leaves the prepared trees as they were', async () => {
+  const input = { ...gaussianInput({ m: 4, n: 200, d: 8, dv: 4, seed: 53 }), seed: 4 };
+  const mask = new Float32Array(200).map((_, j) => (j % 4 === 1 ? -Infinity : 0));
+  for (const [mech, given] of [[l2Sampling, {}], [dequantizedTopk, { k: 8 }], [dequantizedTopk, { k: 8, proposal: 'column' }]] as const) {
+    const { prepared } = await prepareAttention(mech.name, kvOf(input), given);
+    const plain = (await attendPrepared(prepared, queryOf(input))).output;
+    const masked = (await attendPrepared(prepared, { ...queryOf(input), mask })).output;
+    assert.equal(plain.cost.extra['sqMaskCopyRows'], 0);
+    assert.equal(masked.cost.extra['sqMaskCopyRows'], 200);
+    assert.deepEqual(masked.out, (await runAttention(mech.name, { ...copyInput(input), mask }, given)).output.out);
+    for (const sel of masked.selected ?? []) for (const j of sel) assert.notEqual(j % 4, 1, `masked key ${j} selected`);
+    assert.deepEqual((await attendPrepared(prepared, queryOf(input))).output.out, plain.out, 'unmasked attend unchanged after a masked one');
   }
 });

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import type { Rng } from '../core/rng.ts';
-import { SQAccess, SumTree } from '../attention/sq-access.ts';
+import { KeyMemo, SQAccess, SumTree, maskedAccess } from '../attention/sq-access.ts';
 
 /** Pearson χ² of observed counts against probabilities; counts where p = 0 make it +∞. */
 function chiSquare(counts: ArrayLike<number>, probs: ArrayLike<number>): { stat: number; df: number } {
@@ -162,6 +162,94 @@ test('SumTree prefix sums equal naive sums after any sequence of sets (property)
       return tree.capacity >= naive.length;
     }),
   );
+});
+
+/** The first `count` draws of sampleRow(limit) from a fresh stream of `seed`. */
+function rowDraws(sq: SQAccess, seed: number, limit: number, count = 400): number[] {
+  const rng = createRng(seed);
+  return Array.from({ length: count }, () => sq.sampleRow(rng, limit));
+}
+
+test('SumTree prefix sums and samples do not depend on the capacity (bit for bit)', () => {
+  // Log-normal weights use the full float64 mantissa, so sums taken in another order round differently
+  // (weights of 32-bit randoms would add exactly in any order and hide a layout dependence).
+  const rng = createRng(41), w = Array.from({ length: 64 }, () => Math.exp(3 * rng.normal()));
+  const small = new SumTree(64), large = new SumTree(1024);
+  w.forEach((x, j) => (small.set(j, x), large.set(j, x)));
+  for (let lim = 1; lim <= 64; lim++) assert.equal(large.prefix(lim), small.prefix(lim), `prefix(${lim})`);
+  for (const lim of [1, 33, 63, 64]) {
+    const a = createRng(41), b = createRng(41);
+    for (let r = 0; r < 300; r++) assert.equal(large.sample(a, lim), small.sample(b, lim), `sample ${r} within ${lim}`);
+  }
+});
+
+test('extend (a KV cache that grows its own K) samples exactly as a structure built on the whole matrix', () => {
+  const n = 300, d = 5, k = skewedMatrix(createRng(42), n, d);
+  for (const columnTrees of [false, true]) {
+    // Steps cross capacity doublings and take both paths: single rows (point sets) and one large block (rebuild).
+    const grown = SQAccess.fromMatrix(k.subarray(0, 3 * d), 3, d, { columnTrees });
+    let at = 3;
+    for (const to of [4, 5, 9, 16, 17, 40, 250, 251, 300]) {
+      grown.extend(k.subarray(0, to * d), at, to);
+      at = to;
+    }
+    const built = SQAccess.fromMatrix(k, n, d, { columnTrees });
+    assert.equal(grown.n, n);
+    for (let lim = 1; lim <= n; lim++) assert.equal(grown.frobenius2(lim), built.frobenius2(lim), `frobenius2(${lim})`);
+    for (const lim of [1, 7, 128, 256, 300]) assert.deepEqual(rowDraws(grown, 43, lim), rowDraws(built, 43, lim), `draws within ${lim}`);
+    if (columnTrees) {
+      for (const t of [0, 4]) {
+        assert.equal(grown.columnNorm2(t, 200), built.columnNorm2(t, 200));
+        const a = createRng(44), b = createRng(44);
+        for (let r = 0; r < 200; r++) assert.equal(grown.sampleInColumn(t, a, 257), built.sampleInColumn(t, b, 257));
+      }
+    }
+  }
+});
+
+test('extend borrows the grown matrix (no copy of K) and keeps an earlier window exact', () => {
+  const d = 3, k = skewedMatrix(createRng(45), 40, d);
+  const sq = SQAccess.fromMatrix(k.subarray(0, 20 * d), 20, d);
+  const before = rowDraws(sq, 46, 20), mass = sq.frobenius2(20);
+  sq.extend(k, 20, 40);
+  assert.equal(sq.entry(39, 2), k[39 * d + 2]);
+  k[39 * d + 2] = 123;
+  assert.equal(sq.entry(39, 2), 123, 'rows are read from the caller\'s array, not a copy');
+  assert.deepEqual(rowDraws(sq, 46, 20), before, 'a window of the first 20 keys draws as before the extension');
+  assert.equal(sq.frobenius2(20), mass);
+  assert.throws(() => sq.extend(k, 41, 42), (e) => e instanceof QattnError && /extend from row 41/.test(e.message));
+  assert.throws(() => sq.extend(k, 40, 41), (e) => e instanceof QattnError && /needs a matrix/.test(e.message));
+});
+
+test('a padding mask removes keys from a copy of the trees, never from the prepared structure', () => {
+  const n = 100, d = 4, k = skewedMatrix(createRng(47), n, d);
+  const sq = SQAccess.fromMatrix(k, n, d, { columnTrees: true });
+  const before = rowDraws(sq, 48, n);
+  const mask = new Float32Array(n).map((_, j) => (j % 3 === 0 ? -Infinity : 0.5));
+  const { sq: masked, copiedRows } = maskedAccess(sq, { n, mask });
+  assert.equal(copiedRows, n);
+  const zeroed = k.slice();
+  for (let j = 0; j < n; j += 3) zeroed.fill(0, j * d, (j + 1) * d);
+  const rng = createRng(49);
+  const counts = draw(40_000, n, () => masked.sampleRow(rng, n));
+  for (let j = 0; j < n; j += 3) assert.equal(counts[j], 0, `masked key ${j} drawn`);
+  assertFits(counts, rowProbs(zeroed, d, n), 'masked row sampling');
+  assert.ok(Math.abs(masked.columnNorm2(1) - Array.from({ length: n }, (_, j) => zeroed[j * d + 1]! ** 2).reduce((a, b) => a + b, 0)) < 1e-9 * masked.columnNorm2(1));
+  assert.deepEqual(rowDraws(sq, 48, n), before, 'the prepared structure is unchanged');
+  assert.equal(maskedAccess(sq, { n, mask: new Float32Array(n).fill(-1) }).sq, sq, 'no −∞ entries: no copy');
+  assert.equal(maskedAccess(sq, { n, mask: new Float32Array(3 * n).fill(-Infinity) }).copiedRows, 0, 'per-query masks enter the scores instead');
+});
+
+test('KeyMemo computes and counts each key once per query, and forgets between queries', () => {
+  const memo = new KeyMemo();
+  let calls = 0;
+  memo.begin(0, (j) => (calls++, j * 2));
+  assert.equal(memo.get(5) + memo.get(5) + memo.get(1_000_000_000), 2_000_000_020);
+  assert.equal(memo.evaluations, 2);
+  memo.begin(1, (j) => (calls++, j * 3));
+  assert.equal(memo.get(5), 15, 'a new query computes its own value');
+  assert.equal(memo.evaluations, 3);
+  assert.equal(calls, 3);
 });
 
 test('misuse is a QattnError naming the problem', () => {

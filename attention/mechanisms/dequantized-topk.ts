@@ -12,10 +12,16 @@
  *  - `column` (Chia et al.): draw t ∝ q_t² ‖K_{:,t}‖², then j ∝ K_jt² within column t, so j has probability
  *    π_j = Σ_t q_t² K_jt² / Σ_t q_t² ‖K_{:,t}‖²; accept with (q·k_j)² / (d′ Σ_t q_t² K_jt²) ≤ 1 (Cauchy–Schwarz
  *    over the d′ coordinates where q_t ≠ 0). T = d′ Σ_t q_t² ‖K_{:,t}‖² / ‖Kq‖². Needs d column trees
- *    (16·d bytes per key), so it is refused above 2^24 key entries.
+ *    (10·d bytes per key), so it is refused above 2^24 key entries.
  * Both T are ratios of sums over keys, so for i.i.d. keys they converge as n grows: flat in n. For isotropic
  * Gaussian keys both are ≈ d; planted needles aligned with q only lower T. T is unbounded when q is nearly
  * orthogonal to every key, hence the trial budget `samples · maxTrialFactor` per query.
+ *
+ * Two phases: the SQ trees (row norms; with `column`, d column trees) are the data structure SQ access is
+ * given, so `prepare` builds them once per KV cache (O(n·d), extra.sqTreeRows / sqColumnTreeEntries in the
+ * prepare cost) and `append` grows them by the new keys' leaves; a query then costs O(trials · (log n + d)),
+ * with no pass over the n keys. Samples depend only on the weights in the window (sum-tree.ts), so a grown
+ * cache selects exactly the keys a cache prepared on the concatenation selects.
  *
  * Cost accounting (precise): every trial's acceptance test needs q·k_j, which is an exact score, so
  * scoreEvaluations counts the distinct (query, key) dot products computed — acceptance tests, enumeration and
@@ -27,23 +33,46 @@
  *  - k ≥ visible keys: no sampling, every visible key is taken (exact attention) — the exhaustive setting.
  *  - no (q·k)² mass to sample (q = 0, all window keys zero/padded) or no acceptance within the budget: all
  *    scores are equal (or nothing was found), so `samples` uniform draws from the window are the candidates.
- *  - masks: −∞ keys of a broadcast mask leave the SQ structure; other mask values enter the exact score only
- *    (the proposal ignores them), so a query whose candidates are all masked outputs 0.
+ *  - masks: −∞ keys of a broadcast mask leave a per-call copy of the SQ trees (sq-access.ts maskedAccess,
+ *    O(n) — O(n·d) with column trees — for that call, extra.sqMaskCopyRows); other mask values enter the exact
+ *    score only (the proposal ignores them), so a query whose candidates are all masked outputs 0.
  */
 import { createRng } from '../../core/rng.ts';
 import type { Rng } from '../../core/rng.ts';
 import { dot } from '../math.ts';
-import { optNumber, optString } from '../options.ts';
 import { meanSize, softmaxOverSelected, topKByScore } from '../select.ts';
-import { KeyMemo, keyAccess } from '../sq-access.ts';
-import type { SQAccess } from '../sq-access.ts';
-import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
-import { singlePhase } from '../define.ts';
+import { KeyMemo, SQAccess, maskedAccess } from '../sq-access.ts';
+import type { AttentionInput, AttentionOutput, Mechanism, OptionValues, QueryInput } from '../types.ts';
+import { defineMechanism, fullInput } from '../define.ts';
+import type { TypedPrepared } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
 
-/** Column trees cost 16·d bytes per key: 2^24 entries is ~256 MiB. */
+/** Column trees cost 10·d bytes per key: 2^24 entries is ~160 MiB. */
 const MAX_COLUMN_ENTRIES = 2 ** 24;
+
+const OPTIONS = {
+  k: { type: 'int', default: 32, min: 1, max: 1 << 24, description: 'keys kept per query (k ≥ visible keys: all keys, exact)' },
+  samples: { type: 'int', default: 256, min: 1, max: 1 << 24, description: 'accepted samples (candidate draws) per query' },
+  proposal: { type: 'enum', default: 'row', values: ['row', 'column'], description: 'rejection proposal: row norms, or column trees (Chia et al.)' },
+  maxTrialFactor: { type: 'int', default: 1024, min: 1, max: 1 << 20, description: 'trial budget per query = samples × this' },
+} as const;
+
+type Opts = OptionValues<typeof OPTIONS>;
+
+/**
+ * The prepared cache: SQ access over the borrowed K, with column trees when proposal = column and n·d is
+ * within MAX_COLUMN_ENTRIES (beyond it attend is refused, so the 10·n·d bytes are never allocated).
+ */
+interface State {
+  readonly sq: SQAccess;
+}
+
+const wantsColumns = (o: Opts, n: number, d: number): boolean => o.proposal === 'column' && n * d <= MAX_COLUMN_ENTRIES;
+
+function treeCost(rows: number, columns: boolean, d: number): { scoreEvaluations: number; extra: Record<string, number> } {
+  return { scoreEvaluations: 0, extra: { sqTreeRows: rows, ...(columns ? { sqColumnTreeEntries: rows * d } : {}) } };
+}
 
 /** A proposal plus acceptance test whose accepted draws are distributed ∝ (q·k_j)² over the window. */
 export interface RejectionSampler {
@@ -61,11 +90,11 @@ function qNorm2(input: AttentionInput, i: number): number {
 
 /** Row proposal for query i over keys [0, vis): j ∝ ‖k_j‖², accept w.p. (q·k_j)²/(‖q‖²‖k_j‖²). */
 export function rowSampler(input: AttentionInput, i: number, vis: number, sq: SQAccess, dots: KeyMemo): RejectionSampler {
-  const qn2 = qNorm2(input, i);
+  const qn2 = qNorm2(input, i), mass = sq.frobenius2(vis);
   dots.begin(i, (j) => dot(input, i, j));
   return {
-    hasMass: qn2 > 0 && sq.frobenius2(vis) > 0,
-    draw: (rng) => sq.sampleRow(rng, vis),
+    hasMass: qn2 > 0 && mass > 0,
+    draw: (rng) => sq.sampleRow(rng, vis, mass),
     accept: (j, rng) => rng.next() * qn2 * sq.rowNorm2(j) < dots.get(j) ** 2,
   };
 }
@@ -124,8 +153,8 @@ interface Tally {
 }
 
 /** The distinct candidate keys of query i (see the file comment for enumeration and the uniform fallback). */
-function candidates(input: AttentionInput, i: number, make: (vis: number) => RejectionSampler, o: Options, rng: Rng, tally: Tally): number[] {
-  const vis = visibleKeys(input, i), k = optNumber(o, 'k'), s = optNumber(o, 'samples');
+function candidates(input: AttentionInput, i: number, make: (vis: number) => RejectionSampler, o: Opts, rng: Rng, tally: Tally): number[] {
+  const vis = visibleKeys(input, i), k = o.k, s = o.samples;
   const sampler = make(vis);
   if (k >= vis) {
     tally.enumerated++;
@@ -133,7 +162,7 @@ function candidates(input: AttentionInput, i: number, make: (vis: number) => Rej
   }
   let drawn: number[] = [];
   if (sampler.hasMass) {
-    const r = rejectionSample(sampler, s, s * optNumber(o, 'maxTrialFactor'), rng);
+    const r = rejectionSample(sampler, s, s * o.maxTrialFactor, rng);
     tally.trials += r.trials;
     tally.accepted += r.accepted.length;
     if (r.accepted.length < s) tally.budgetExhausted++;
@@ -146,11 +175,12 @@ function candidates(input: AttentionInput, i: number, make: (vis: number) => Rej
   return [...new Set(drawn)];
 }
 
-async function attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
-  const { m, n, dv } = input, k = optNumber(options, 'k');
-  const column = optString(options, 'proposal') === 'column';
-  const sq = keyAccess(input, { columnTrees: column });
-  const dots = new KeyMemo(n), weights = new KeyMemo(n);
+async function attend(prepared: TypedPrepared<State, typeof OPTIONS>, query: QueryInput): Promise<AttentionOutput> {
+  const input = fullInput(prepared.kv, query), options = prepared.options;
+  const { m, dv } = input, k = options.k;
+  const column = options.proposal === 'column';
+  const { sq, copiedRows } = maskedAccess(prepared.state.sq, input);
+  const dots = new KeyMemo(), weights = new KeyMemo();
   const base = createRng(input.seed ?? 0), scale = effectiveScale(input);
   const out = new Float32Array(m * dv), selected: Int32Array[] = [];
   const tally: Tally = { trials: 0, accepted: 0, uniformFallback: 0, budgetExhausted: 0, enumerated: 0 };
@@ -164,45 +194,58 @@ async function attend(input: AttentionInput, options: Options): Promise<Attentio
   }
   const cost = emptyCost();
   cost.scoreEvaluations = dots.evaluations;
-  cost.samples = tally.accepted + tally.uniformFallback * optNumber(options, 'samples');
+  cost.samples = tally.accepted + tally.uniformFallback * options.samples;
   cost.selectedPerQuery = meanSize(selected);
   cost.extra = {
     rejectionTrials: tally.trials,
     trialsPerSample: tally.accepted > 0 ? tally.trials / tally.accepted : tally.trials > 0 ? Infinity : 0,
-    sqBuildRows: n,
     proposalWeightEvaluations: weights.evaluations,
     enumeratedQueries: tally.enumerated,
     uniformFallbackQueries: tally.uniformFallback,
     budgetExhaustedQueries: tally.budgetExhausted,
+    sqMaskCopyRows: copiedRows,
   };
   return { out, cost, selected, path: column ? 'sq-rejection-column' : 'sq-rejection-row' };
 }
 
-export const dequantizedTopk: Mechanism = singlePhase({
+export const dequantizedTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
   name: 'dequantized-topk',
   family: 'dequantized',
   summary: 'top-k over candidates drawn ∝ (q·k)² by rejection sampling from SQ access (dequantized Grover top-k)',
   reference: 'Tang 2019 arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020 arXiv 1910.06151',
-  options: {
-    k: { type: 'int', default: 32, min: 1, max: 1 << 24, description: 'keys kept per query (k ≥ visible keys: all keys, exact)' },
-    samples: { type: 'int', default: 256, min: 1, max: 1 << 24, description: 'accepted samples (candidate draws) per query' },
-    proposal: { type: 'enum', default: 'row', values: ['row', 'column'], description: 'rejection proposal: row norms, or column trees (Chia et al.)' },
-    maxTrialFactor: { type: 'int', default: 1024, min: 1, max: 1 << 20, description: 'trial budget per query = samples × this' },
-  },
+  options: OPTIONS,
   tolerance: {
     exhaustiveRelL2: 1e-6,
     note: 'k = n takes every visible key without sampling, so the output is the exact float64 softmax up to float32 output rounding',
   },
   costFields: {
     scoreEvaluations: 'sum', samples: 'sum', selectedPerQuery: 'mean', 'extra.rejectionTrials': 'sum',
-    'extra.trialsPerSample': 'mean', 'extra.sqBuildRows': 'sum', 'extra.proposalWeightEvaluations': 'sum',
+    'extra.trialsPerSample': 'mean', 'extra.proposalWeightEvaluations': 'sum',
     'extra.enumeratedQueries': 'sum', 'extra.uniformFallbackQueries': 'sum',
-    'extra.budgetExhaustedQueries': 'sum',
+    'extra.budgetExhaustedQueries': 'sum', 'extra.sqMaskCopyRows': 'sum',
   },
   exhaustiveOptions: (n) => ({ k: n }),
   notSupportedReasons(input, options) {
-    if (optString(options, 'proposal') !== 'column' || input.n * input.d <= MAX_COLUMN_ENTRIES) return [];
-    return [`proposal=column keeps d column trees (16·n·d bytes); n·d = ${input.n * input.d} exceeds ${MAX_COLUMN_ENTRIES}: use proposal=row`];
+    if (options.proposal !== 'column' || input.n * input.d <= MAX_COLUMN_ENTRIES) return [];
+    return [`proposal=column keeps d column trees (10·n·d bytes); n·d = ${input.n * input.d} exceeds ${MAX_COLUMN_ENTRIES}: use proposal=row`];
   },
+
+  prepare(kv, options) {
+    const columns = wantsColumns(options, kv.n, kv.d);
+    return { state: { sq: SQAccess.fromMatrix(kv.k, kv.n, kv.d, { columnTrees: columns }) }, cost: treeCost(kv.n, columns, kv.d) };
+  },
+
+  // Grows the trees in place by the new keys' leaves (a state prepared earlier stays valid for its own n: its
+  // windows read no leaf at or beyond it). A cache that outgrows the column-tree limit gets row-only access,
+  // built once, as a fresh prepare would give it (attend then refuses proposal=column, as for any such cache).
+  append(prepared, grown) {
+    const { sq } = prepared.state, from = prepared.kv.n;
+    if (sq.hasColumnTrees && !wantsColumns(prepared.options, grown.n, grown.d)) {
+      return { state: { sq: SQAccess.fromMatrix(grown.k, grown.n, grown.d) }, cost: treeCost(grown.n, false, grown.d) };
+    }
+    sq.extend(grown.k, from, grown.n);
+    return { state: prepared.state, cost: treeCost(grown.n - from, sq.hasColumnTrees, grown.d) };
+  },
+
   attend,
 });

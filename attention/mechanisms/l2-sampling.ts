@@ -11,6 +11,12 @@
  *   draw j_1 … j_s i.i.d. ∝ ‖k_j‖² within the query's window,
  *   O_i ≈ Σ_t w_t v_{j_t} / Σ_t w_t,   w_t = exp(score_{j_t} − c) / p_{j_t}   (c: a shift for stability).
  *
+ * Two phases, as the papers assume: the norm tree is the data structure SQ access is GIVEN (built once per KV
+ * cache, O(n·d), and grown by O(log n) per appended key), so `prepare` builds it and `append` grows it; a
+ * query costs O(s·log n) for the draws plus O(s·(d + dv)) for the distinct keys' scores and values — no pass
+ * over the n keys. The tree's samples depend only on the weights in the window (sum-tree.ts), so a grown cache
+ * draws exactly what a cache prepared on the concatenation draws.
+ *
  * Input assumptions and honesty notes:
  *  - Self-normalised IS is consistent as s → ∞ but biased (O(1/s)) at finite s; with replacement, no finite s
  *    reproduces exact attention, so there is no exhaustive setting.
@@ -19,20 +25,29 @@
  *  - IS needs p_j > 0 wherever the softmax weight is > 0. A zero key has softmax weight e^{mask}/Z > 0 but
  *    p_j = 0, so with zero keys the estimate is biased unless `uniformMix` ε > 0 (defensive mixture
  *    p_j = (1−ε)‖k_j‖²/‖K‖² + ε/vis, Hesterberg 1995). A window whose keys are all zero is sampled uniformly.
- *  - Masks: −∞ entries of a broadcast (length-n) mask are removed from the SQ structure (sq-access.ts
- *    keyAccess); other mask values, and per-query masks, enter the score, so −∞ keys get weight 0.
+ *  - Masks: −∞ entries of a broadcast (length-n) mask are removed from a per-call copy of the norm tree
+ *    (sq-access.ts maskedAccess: O(n) for that call, counted in extra.sqMaskCopyRows); other mask values, and
+ *    per-query masks, enter the score, so −∞ keys get weight 0.
  *  - Causal: each query samples only its window [0, vis) with the prefix-sum tree (O(log n) per draw).
  */
 import { createRng } from '../../core/rng.ts';
 import type { Rng } from '../../core/rng.ts';
 import { dot, weightedValues } from '../math.ts';
-import { optNumber } from '../options.ts';
-import { KeyMemo, keyAccess } from '../sq-access.ts';
-import type { SQAccess } from '../sq-access.ts';
-import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
-import { singlePhase } from '../define.ts';
+import { KeyMemo, SQAccess, maskedAccess } from '../sq-access.ts';
+import type { AttentionInput, AttentionOutput, Mechanism } from '../types.ts';
+import { defineMechanism, fullInput } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
+
+const OPTIONS = {
+  samples: { type: 'int', default: 256, min: 1, max: 1 << 24, description: 'keys drawn per query (with replacement)' },
+  uniformMix: { type: 'number', default: 0, min: 0, max: 1, description: 'weight ε of a uniform component in the proposal (ε > 0 removes the zero-key bias)' },
+} as const;
+
+/** The prepared cache: SQ access (the row-norm tree) over the borrowed K. */
+interface State {
+  readonly sq: SQAccess;
+}
 
 /** The ℓ2 (or defensive-mixture) proposal of one query's window. */
 interface Proposal {
@@ -46,7 +61,7 @@ interface Proposal {
 
 function drawKey(p: Proposal, rng: Rng): number {
   if (p.mix > 0 && (p.mix === 1 || rng.next() < p.mix)) return rng.int(p.vis);
-  return p.sq.sampleRow(rng, p.vis);
+  return p.sq.sampleRow(rng, p.vis, p.mass);
 }
 
 function proposalProb(p: Proposal, j: number): number {
@@ -86,45 +101,53 @@ function estimateRow(input: AttentionInput, i: number, p: Proposal, s: number, r
   return keys.length;
 }
 
-async function attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
-  const s = optNumber(options, 'samples'), eps = optNumber(options, 'uniformMix');
-  const { m, n, dv } = input;
-  const out = new Float32Array(m * dv);
-  const sq = keyAccess(input);
-  const base = createRng(input.seed ?? 0);
-  const memo = new KeyMemo(n);
-  let distinct = 0, uniformWindows = 0;
-  for (let i = 0; i < m; i++) {
-    const vis = visibleKeys(input, i), mass = sq.frobenius2(vis);
-    if (!(mass > 0) && eps < 1) uniformWindows++;
-    const proposal: Proposal = { sq, vis, mass, mix: mass > 0 ? eps : 1 };
-    distinct += estimateRow(input, i, proposal, s, base.fork(i), out, memo);
-  }
-  const cost = emptyCost();
-  cost.scoreEvaluations = memo.evaluations;
-  cost.samples = m * s;
-  cost.extra = { sqBuildRows: n, distinctKeysPerQuery: distinct / m, uniformWindowQueries: uniformWindows };
-  return { out, cost, path: 'sq-l2-importance' };
-}
-
-export const l2Sampling: Mechanism = singlePhase({
+export const l2Sampling: Mechanism = defineMechanism<State, typeof OPTIONS>({
   name: 'l2-sampling',
   family: 'dequantized',
   summary: 'self-normalised importance sampling of keys ∝ ‖k_j‖² from SQ access (dequantized amplitude estimation)',
   reference: 'Tang 2019 arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020 arXiv 1910.06151',
-  options: {
-    samples: { type: 'int', default: 256, min: 1, max: 1 << 24, description: 'keys drawn per query (with replacement)' },
-    uniformMix: { type: 'number', default: 0, min: 0, max: 1, description: 'weight ε of a uniform component in the proposal (ε > 0 removes the zero-key bias)' },
-  },
+  options: OPTIONS,
   tolerance: {
     exhaustiveRelL2: Infinity,
     note: 'no exhaustive setting: sampling with replacement never reproduces exact attention; the error shrinks ~1/√samples',
   },
   costFields: {
-    scoreEvaluations: 'sum', samples: 'sum', 'extra.sqBuildRows': 'sum', 'extra.distinctKeysPerQuery': 'mean',
-    'extra.uniformWindowQueries': 'sum',
+    scoreEvaluations: 'sum', samples: 'sum', 'extra.distinctKeysPerQuery': 'mean', 'extra.uniformWindowQueries': 'sum',
+    'extra.sqMaskCopyRows': 'sum',
   },
   exhaustiveOptions: () => null,
   notSupportedReasons: () => [],
-  attend,
+
+  // The norm tree over the borrowed K: n row norms (n·d multiply-adds), counted as sqTreeRows.
+  prepare: (kv) => ({ state: { sq: SQAccess.fromMatrix(kv.k, kv.n, kv.d) }, cost: { scoreEvaluations: 0, extra: { sqTreeRows: kv.n } } }),
+
+  // Grows the same tree in place by the new keys' leaves: a state prepared earlier stays valid for its own n,
+  // since windows ≤ n read no leaf at or beyond n (sum-tree.ts).
+  append(prepared, grown) {
+    const from = prepared.kv.n;
+    prepared.state.sq.extend(grown.k, from, grown.n);
+    return { state: prepared.state, cost: { scoreEvaluations: 0, extra: { sqTreeRows: grown.n - from } } };
+  },
+
+  async attend(prepared, query): Promise<AttentionOutput> {
+    const input = fullInput(prepared.kv, query);
+    const s = prepared.options.samples, eps = prepared.options.uniformMix;
+    const { m, dv } = input;
+    const out = new Float32Array(m * dv);
+    const { sq, copiedRows } = maskedAccess(prepared.state.sq, input);
+    const base = createRng(input.seed ?? 0);
+    const memo = new KeyMemo();
+    let distinct = 0, uniformWindows = 0;
+    for (let i = 0; i < m; i++) {
+      const vis = visibleKeys(input, i), mass = sq.frobenius2(vis);
+      if (!(mass > 0) && eps < 1) uniformWindows++;
+      const proposal: Proposal = { sq, vis, mass, mix: mass > 0 ? eps : 1 };
+      distinct += estimateRow(input, i, proposal, s, base.fork(i), out, memo);
+    }
+    const cost = emptyCost();
+    cost.scoreEvaluations = memo.evaluations;
+    cost.samples = m * s;
+    cost.extra = { distinctKeysPerQuery: distinct / m, uniformWindowQueries: uniformWindows, sqMaskCopyRows: copiedRows };
+    return { out, cost, path: 'sq-l2-importance' };
+  },
 });
