@@ -120,3 +120,15 @@ export function meanSize(selected: readonly Int32Array[]): number {
   for (const sel of selected) s += sel.length;
   return s / selected.length;
 }
+
+/**
+ * The best k of `keys` (increasing key order) by float64 logits `logits` (aligned with keys; −∞ never kept),
+ * best first, ties to the lower key: returns the selected keys and their logits.
+ */
+export function selectByLogits(keys: Int32Array, logits: Float64Array, k: number): { selected: Int32Array; logits: Float64Array } {
+  const heap = new TopKHeap(Math.min(k, keys.length));
+  // Positions in `keys` are in key order, so ranking positions applies the lower-key tie rule.
+  for (let t = 0; t < keys.length; t++) heap.push(t, logits[t]!);
+  const pos = heap.indices();
+  return { selected: Int32Array.from(pos, (t) => keys[t]!), logits: Float64Array.from(pos, (t) => logits[t]!) };
+}

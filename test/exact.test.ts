@@ -8,7 +8,8 @@ import { ORT_MAX_SCORES, fullyMaskedRows, ortAttention, ortCannotRunReason, plan
 import { cachedSessionCount, releaseSessions } from '../attention/kernels/ort/sessions.ts';
 import { maxAbs } from '../attention/fidelity.ts';
 import { resolveOptions } from '../attention/options.ts';
-import { runAttention } from '../attention/run.ts';
+import { attendPrepared, prepareAttention, runAttention } from '../attention/run.ts';
+import { kvOf, queryOf } from '../attention/define.ts';
 import { visibleKeys } from '../attention/validate.ts';
 import type { AttentionInput } from '../attention/types.ts';
 import { createRng, normalArray } from '../core/rng.ts';
@@ -164,7 +165,32 @@ test('sessions are cached per signature and shared across shapes', async () => {
   const before = cachedSessionCount();
   await exact.attend(randomInput(20, 17, 33, 16, 4), resolveOptions(exact)); // scale 1/√16: a new signature
   await exact.attend(randomInput(21, 30, 30, 8, 8), resolveOptions(exact)); // first signature, other shape
-  assert.equal(cachedSessionCount(), before + 1, 'only the new scale adds a session');
+  // prepare builds every mask-free signature of a scale (mha and decomposed, causal or not): 4 per new scale.
+  assert.equal(cachedSessionCount(), before + 4, 'only the new scale adds sessions');
+});
+
+test('prepare binds K and V once and builds the mask-free sessions: attends of any shape add none', { skip: ortCannotRunReason(randomInput(0, 1, 1, 1, 1)) ?? false }, async () => {
+  await releaseSessions();
+  const n = 96, d = 8;
+  const base = randomInput(23, n, n, d, d);
+  const { prepared } = await prepareAttention('exact', kvOf(base));
+  const built = cachedSessionCount();
+  assert.equal(built, 4, 'mha and decomposed, causal or not');
+  const queries: [string, AttentionInput, string][] = [
+    ['decode', { ...base, q: base.q.subarray(0, 3 * d), m: 3 }, 'ort-decomposed'],
+    ['prefill', base, 'ort-mha'],
+    ['causal prefill', { ...base, causal: true }, 'ort-mha'],
+    ['causal m < n', { ...base, q: base.q.subarray(0, 70 * d), m: 70, causal: true }, 'ort-decomposed'],
+  ];
+  for (const [what, input, path] of queries) {
+    const { output } = await attendPrepared(prepared, queryOf(input));
+    assert.equal(output.path, path, what);
+    assert.ok(maxAbs(output.out, referenceAttention64(input)) <= TOL, what);
+  }
+  assert.equal(cachedSessionCount(), built, 'no attend built a session');
+  const mask = new Float32Array(n).fill(-2, 0, 10);
+  await attendPrepared(prepared, queryOf({ ...base, mask }));
+  assert.equal(cachedSessionCount(), built + 1, 'a mask input is a new graph, built on first use');
 });
 
 test('runAttention integration and option validation', async () => {

@@ -8,16 +8,38 @@
  * - reference (kernels/reference.ts): the float64 source of truth, rounded to float32.
  */
 import { QattnError } from '../../core/errors.ts';
-import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../types.ts';
-import { singlePhase } from '../define.ts';
+import type { AttentionInput, AttentionOutput, CostReport, KvInput, Mechanism, OptionValues, QueryInput } from '../types.ts';
+import { defineMechanism, fullInput, type PreparedState, type TypedPrepared } from '../define.ts';
 import { emptyCost } from '../types.ts';
-import { optNumber, optString } from '../options.ts';
 import { referenceAttention64 } from '../kernels/reference.ts';
 import { streamingAttention } from '../kernels/streaming.ts';
-import { ortAttention, ortCannotRunReason } from '../kernels/ort/attention.ts';
+import { bindOrtKv, ortAttention, ortCannotRunReason, warmOrtSessions, type OrtKv } from '../kernels/ort/attention.ts';
 import { firstNonFinite } from '../validate.ts';
 
 const PATHS = ['auto', 'ort', 'streaming', 'reference'] as const;
+
+const OPTIONS = {
+  path: {
+    type: 'enum',
+    default: 'auto',
+    values: PATHS,
+    description: 'auto: onnxruntime where it can take the input, else streaming; ort; streaming (TypeScript, O(m·dv) memory); reference (float64)',
+  },
+  // Default 1: every other qattn mechanism runs on one core, so per-core speed is the fair comparison, and
+  // ORT's spinning thread pool turns a busy second core into 5–10× slower, erratic decode timings.
+  threads: {
+    type: 'int',
+    default: 1,
+    min: 0,
+    max: 256,
+    description: 'onnxruntime intra-op threads (0 = one per core)',
+  },
+} as const;
+
+/** What prepare builds: K and V bound as ORT tensors (null off the ORT paths, or without the binding). */
+interface State {
+  readonly ort: OrtKv | null;
+}
 
 /** Dot products exact attention needs: m·n, or Σ_i (i + n − m + 1) visible keys under bottom-right causal. */
 export function exactScoreEvaluations(input: AttentionInput): number {
@@ -38,8 +60,8 @@ export function exactCost(input: AttentionInput): CostReport {
  * scores and a NaN softmax. Checking the output (O(m·dv), not an O(n·d) input scan) keeps the hot path fast;
  * `auto` then falls back to the streaming kernel, whose dot products and running max are float64 JS numbers.
  */
-async function ortChecked(input: AttentionInput, threads: number, fallback: boolean): Promise<{ out: Float32Array; path: string }> {
-  const r = await ortAttention(input, undefined, threads);
+async function ortChecked(input: AttentionInput, threads: number, fallback: boolean, bound: OrtKv | null): Promise<{ out: Float32Array; path: string }> {
+  const r = await ortAttention(input, undefined, threads, bound ?? undefined);
   const bad = firstNonFinite(r.out);
   if (bad < 0) return r;
   if (fallback) return { out: streamingAttention(input), path: 'streaming (ort float32 overflow)' };
@@ -47,56 +69,55 @@ async function ortChecked(input: AttentionInput, threads: number, fallback: bool
     '(|q·k| beyond 3.4e38); use path=auto (falls back to streaming) or path=streaming');
 }
 
-async function run(input: AttentionInput, path: string, threads: number): Promise<{ out: Float32Array; path: string }> {
+async function run(input: AttentionInput, path: string, threads: number, bound: OrtKv | null): Promise<{ out: Float32Array; path: string }> {
   switch (path) {
     case 'reference':
       return { out: Float32Array.from(referenceAttention64(input)), path: 'reference' };
     case 'streaming':
       return { out: streamingAttention(input), path: 'streaming' };
     case 'ort':
-      return ortChecked(input, threads, false);
+      return ortChecked(input, threads, false, bound);
     default: // auto: ORT where it can take the input, else streaming
-      return ortCannotRunReason(input) === null ? ortChecked(input, threads, true) : { out: streamingAttention(input), path: 'streaming' };
+      return ortCannotRunReason(input) === null ? ortChecked(input, threads, true, bound) : { out: streamingAttention(input), path: 'streaming' };
   }
 }
 
-export const exact: Mechanism = singlePhase({
+/**
+ * Once per cache: bind K and V as ORT tensors and build the mask-free sessions at this scale, so an attend is
+ * only the run. Nothing here depends on Q (the graph an attend takes depends on m, causal and the mask).
+ */
+async function prepare(kv: KvInput, options: OptionValues<typeof OPTIONS>): Promise<PreparedState<State>> {
+  if (options.path !== 'auto' && options.path !== 'ort') return { state: { ort: null } };
+  const ort = bindOrtKv(kv);
+  if (ort) await warmOrtSessions(kv.scale ?? 1 / Math.sqrt(kv.d), options.threads);
+  return { state: { ort } };
+}
+
+async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput): Promise<AttentionOutput> {
+  const input = fullInput(p.kv, query);
+  const { out, path } = await run(input, p.options.path, p.options.threads, p.state.ort);
+  return { out, cost: exactCost(input), path };
+}
+
+export const exact: Mechanism = defineMechanism<State, typeof OPTIONS>({
   name: 'exact',
   family: 'exact',
   summary: 'exact softmax attention (onnxruntime fast path, streaming fallback, float64 reference)',
   reference: 'Vaswani et al. 2017 (arXiv:1706.03762); online softmax: Milakov & Gimelshein 2018 (arXiv:1805.02867)',
-  options: {
-    path: {
-      type: 'enum',
-      default: 'auto',
-      values: PATHS,
-      description: 'auto: onnxruntime where it can take the input, else streaming; ort; streaming (TypeScript, O(m·dv) memory); reference (float64)',
-    },
-    // Default 1: every other qattn mechanism runs on one core, so per-core speed is the fair comparison, and
-    // ORT's spinning thread pool turns a busy second core into 5–10× slower, erratic decode timings.
-    threads: {
-      type: 'int',
-      default: 1,
-      min: 0,
-      max: 256,
-      description: 'onnxruntime intra-op threads (0 = one per core)',
-    },
-  },
+  options: OPTIONS,
   tolerance: {
     exhaustiveRelL2: 1e-5,
     note: 'float32 computation (onnxruntime or streaming) against the float64 reference',
   },
   costFields: { scoreEvaluations: 'sum', selectedPerQuery: 'mean' },
-  exhaustiveOptions(): Options {
-    return {};
-  },
-  notSupportedReasons(input: AttentionInput, options: Options): string[] {
-    if (optString(options, 'path') !== 'ort') return [];
+  exhaustiveOptions: () => ({}),
+  notSupportedReasons(input, options): string[] {
+    if (options.path !== 'ort') return [];
     const reason = ortCannotRunReason(input);
     return reason ? [reason] : [];
   },
-  async attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
-    const { out, path } = await run(input, optString(options, 'path'), optNumber(options, 'threads'));
-    return { out, cost: exactCost(input), path };
-  },
+  prepare,
+  attend,
+  // No append: binding the grown K and V is O(1) (tensors over the grown arrays), so defineMechanism's
+  // re-prepare is already the cheap way to grow this cache.
 });

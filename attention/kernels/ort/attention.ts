@@ -11,7 +11,7 @@
  *   row (attention/math.ts softmaxInPlace), so such rows are found from the mask and zeroed.
  */
 import type * as Ort from 'onnxruntime-node';
-import type { AttentionInput } from '../../types.ts';
+import type { AttentionInput, KvInput } from '../../types.ts';
 import { effectiveScale, visibleKeys } from '../../validate.ts';
 import type { OrtGraphKind, OrtSignature } from './graphs.ts';
 import { getSession, loadOrt, ortUnavailableReason } from './sessions.ts';
@@ -87,13 +87,64 @@ export function fullyMaskedRows(input: AttentionInput): number[] {
   return rows;
 }
 
-function feeds(ort: typeof Ort, input: AttentionInput, kind: OrtGraphKind): Record<string, Ort.Tensor> {
+/**
+ * K and V bound as ORT tensors once per cache (`exact`'s prepare), in both layouts the graphs take: [n, ·] for
+ * the decomposed graph and [1, n, ·] for MHA. Tensors over the caller's arrays: nothing is copied.
+ */
+export interface OrtKv {
+  readonly kv: KvInput;
+  readonly k2: Ort.Tensor;
+  readonly v2: Ort.Tensor;
+  readonly k3: Ort.Tensor;
+  readonly v3: Ort.Tensor;
+}
+
+/** Binds K and V (null where onnxruntime is unavailable). */
+export function bindOrtKv(kv: KvInput): OrtKv | null {
+  const ort = loadOrt();
+  if (ort instanceof Error) return null;
+  const { k, v, n, d, dv } = kv;
+  return {
+    kv,
+    k2: new ort.Tensor('float32', k, [n, d]), v2: new ort.Tensor('float32', v, [n, dv]),
+    k3: new ort.Tensor('float32', k, [1, n, d]), v3: new ort.Tensor('float32', v, [1, n, dv]),
+  };
+}
+
+/** Sessions that have had their first run (a session identity, not data: it never changes a result). */
+const warmed = new WeakSet<Ort.InferenceSession>();
+
+/**
+ * Builds (or finds cached) the sessions of every mask-free signature at this scale — both graphs, causal or
+ * not — so the first attend of a prepared cache pays no graph build (a few ms each, ~0.1 s for the first
+ * session of a process, which loads the binding). Sessions with a mask input are built on first use.
+ */
+export async function warmOrtSessions(scale: number, threads: number): Promise<void> {
+  const ort = loadOrt();
+  if (ort instanceof Error) return;
+  // One 1×1 run per session as well: onnxruntime initialises a kernel's state on its first run (measured:
+  // the first N = 4096 prefill attend after a bare build took ~12 ms more than the next, ~7 ms after this).
+  const one = new Float32Array(1);
+  for (const kind of ['mha', 'decomposed'] as const) {
+    for (const causal of [false, true]) {
+      const session = await getSession({ kind, causal, hasBias: false, scale }, threads);
+      if (warmed.has(session)) continue;
+      warmed.add(session);
+      const dims = kind === 'mha' ? [1, 1, 1] : [1, 1];
+      const t = new ort.Tensor('float32', one, dims);
+      await session.run({ q: t, k: t, v: t });
+    }
+  }
+}
+
+function feeds(ort: typeof Ort, input: AttentionInput, kind: OrtGraphKind, bound?: OrtKv): Record<string, Ort.Tensor> {
   const { q, k, v, m, n, d, dv, mask } = input;
   const lead = kind === 'mha' ? [1] : [];
+  const own = bound && bound.kv.k === k && bound.kv.v === v ? bound : undefined;
   const f: Record<string, Ort.Tensor> = {
     q: new ort.Tensor('float32', q, [...lead, m, d]),
-    k: new ort.Tensor('float32', k, [...lead, n, d]),
-    v: new ort.Tensor('float32', v, [...lead, n, dv]),
+    k: own ? (kind === 'mha' ? own.k3 : own.k2) : new ort.Tensor('float32', k, [...lead, n, d]),
+    v: own ? (kind === 'mha' ? own.v3 : own.v2) : new ort.Tensor('float32', v, [...lead, n, dv]),
   };
   if (mask) {
     const rows = mask.length / n; // 1 (broadcast row) or m; the MHA plan only sees rows = m
@@ -104,18 +155,19 @@ function feeds(ort: typeof Ort, input: AttentionInput, kind: OrtGraphKind): Reco
 
 /**
  * Exact attention in onnxruntime (float32). Call only when ortCannotRunReason(input, force) is null.
- * Returns O [m×dv] and which graph ran.
+ * Returns O [m×dv] and which graph ran. `bound` (bindOrtKv of this input's K and V) reuses prepared tensors.
  */
 export async function ortAttention(
   input: AttentionInput,
   force?: 'decomposed',
   threads = 0,
+  bound?: OrtKv,
 ): Promise<{ out: Float32Array; path: OrtPath }> {
   const ort = loadOrt();
   if (ort instanceof Error) throw ort;
   const { sig } = planOrt(input, force);
   const session = await getSession(sig, threads);
-  const result = await session.run(feeds(ort, input, sig.kind));
+  const result = await session.run(feeds(ort, input, sig.kind, bound));
   const o = result.o;
   if (!o || !(o.data instanceof Float32Array) || o.data.length !== input.m * input.dv) {
     throw new Error(`internal: ORT ${sig.kind} attention returned ${o ? `${o.type} [${o.dims.join(',')}]` : 'no output'}`);
