@@ -11,6 +11,7 @@
  * `causal_lower_right`): query i of m sees keys 0 … i + n − m. With m = n this is the usual lower triangle;
  * with m = 1 (decode) the single query sees every key. Requires m ≤ n.
  */
+import type { QuantumResourceRecord } from './quantum.ts';
 
 /**
  * The KV cache of one head and what depends only on it: K [n×d], V [n×dv], the score scale and the seed. This is
@@ -91,10 +92,11 @@ export interface AttentionOutput {
   /** Which execution path ran (e.g. `ort-mha`, `streaming`, `reference`), for results and debugging. */
   readonly path?: string;
   /**
-   * Quantum resource record for mechanisms that run a (simulated) quantum algorithm; the benchmark turns it
-   * into modeled QPU seconds per hardware profile. Opaque here so that attention/ does not depend on oracles/.
+   * Quantum resource records of mechanisms that run a (simulated) quantum algorithm (one per group of searches
+   * sharing a circuit cost model); the benchmark turns them into modeled QPU seconds per hardware profile.
+   * Plain data typed in attention/quantum.ts, so that attention/ does not depend on oracles/.
    */
-  readonly quantum?: unknown;
+  readonly quantum?: readonly QuantumResourceRecord[];
 }
 
 /**

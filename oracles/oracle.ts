@@ -74,15 +74,18 @@ export interface ThresholdOracleOptions {
 
 /**
  * For algorithms that already validated `scores` (top-k builds hundreds of oracles over one array): no O(N)
- * NaN scan. Not exported from the package index.
+ * NaN scan, and `cost` may be passed in when it is the same for every oracle of the run (it depends only on
+ * N, the payload and the number excluded). Not exported from the package index.
  */
-export function thresholdOracleTrusted(scores: Scores, threshold: number, opts: ThresholdOracleOptions = {}): ThresholdOracle {
+export function thresholdOracleTrusted(scores: Scores, threshold: number, opts: ThresholdOracleOptions = {}, cost?: OracleCostModel): ThresholdOracle {
   check(!Number.isNaN(threshold), 'threshold must not be NaN');
-  const space = searchSpace(scores.length);
   const exclude = opts.exclude ?? [];
-  const payload = opts.payload ?? { kind: 'score', bits: DEFAULT_BITS };
-  const cost = oracleCostModel({ indexQubits: space.qubits, payload, excludeCount: exclude.length });
-  return { kind: 'threshold', scores, threshold, exclude, cost };
+  return { kind: 'threshold', scores, threshold, exclude, cost: cost ?? thresholdCostModel(scores.length, exclude.length, opts.payload) };
+}
+
+/** The cost model of a threshold oracle over N scores with `excludeCount` exclusions. */
+export function thresholdCostModel(size: number, excludeCount: number, payload: Payload = { kind: 'score', bits: DEFAULT_BITS }): OracleCostModel {
+  return oracleCostModel({ indexQubits: searchSpace(size).qubits, payload, excludeCount });
 }
 
 /** Marks j iff scores[j] > threshold and j ∉ exclude. Rejects NaN scores or threshold. */

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { relL2 } from '../attention/fidelity.ts';
 import { referenceAttention64 } from '../attention/kernels/reference.ts';
 import { resolveOptions } from '../attention/options.ts';
-import { runAttention } from '../attention/run.ts';
+import { attendPrepared, prepareAttention, runAttention } from '../attention/run.ts';
+import { kvOf, queryOf } from '../attention/define.ts';
 import type { AttentionInput, AttentionOutput, OptionValue } from '../attention/types.ts';
 import { groverTopk } from '../attention/mechanisms/grover-topk.ts';
-import type { GroverQuantumRecord } from '../attention/mechanisms/grover-topk.ts';
 import { nthUnselected } from '../attention/mechanisms/tail-estimate.ts';
 import { modeledQpuSeconds } from '../bench/qpu.ts';
 import { QattnError } from '../core/errors.ts';
@@ -53,7 +53,7 @@ test('cost: final softmax dots, quantum counts and simulator overhead are report
 test('quantum record: bench/qpu.ts gives the modeled seconds of the summed cost and the key-oracle model', async () => {
   const input = { ...gaussianInput({ m: 5, n: 500, d: 8, dv: 4, seed: 33 }), seed: 2 };
   const out = await grover(input, { k: 4 });
-  const records = out.quantum as GroverQuantumRecord[];
+  const records = out.quantum!;
   assert.equal(records.length, 1);
   const model = oracleCostModel({ indexQubits: searchSpace(500).qubits, payload: { kind: 'key', dim: 8, bits: DEFAULT_BITS }, excludeCount: 4 });
   assert.deepEqual(records[0]!.model, model);
@@ -72,7 +72,7 @@ test('quantum record: bench/qpu.ts gives the modeled seconds of the summed cost 
 test('causal: one record per index-register width, queries add up to m', async () => {
   const input = gaussianInput({ m: 40, n: 40, d: 8, dv: 4, seed: 34, causal: true });
   const out = await grover(input, { k: 4 });
-  const records = out.quantum as GroverQuantumRecord[];
+  const records = out.quantum!;
   assert.equal(records.reduce((s, r) => s + r.queries, 0), 40);
   // Query i sees i + 1 keys: windows of 1 … 40 keys need 0 … 6 index qubits, one record each.
   assert.deepEqual(records.map((r) => r.model.indexQubits).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6]);
@@ -110,7 +110,7 @@ test('noise and hardware are exclusive; full depolarization makes searches fail 
   const hw = await grover(input, { k: 8, hardware: 'fault-tolerant' });
   const p = hw.cost.extra['noisePerOracleCall']!;
   assert.ok(p > 0 && p <= 1, `profile noise ${p}`);
-  assert.ok((hw.quantum as GroverQuantumRecord[]).every((r) => r.noisePerOracleCall === p));
+  assert.ok(hw.quantum!.every((r) => r.noisePerOracleCall === p));
 });
 
 test('statevector and analytic backends select the same true top-k', async () => {
@@ -135,4 +135,16 @@ test('tail estimate: nthUnselected skips the selection; uniform-estimate cuts th
     tail += relL2(est.out, ref);
   }
   assert.ok(tail < 0.6 * none, `relL2 with tail estimate ${tail / 3} vs without ${none / 3}`);
+});
+
+test('prepare counts the QRAM writes of the keys (n·d), appending t keys adds t·d, and attend changes neither', async () => {
+  const input = { ...gaussianInput({ m: 3, n: 120, d: 8, dv: 4, seed: 40 }), seed: 6 };
+  const { prepared } = await prepareAttention('grover-topk', kvOf(input), { k: 4 });
+  assert.deepEqual(prepared.cost, { scoreEvaluations: 0, extra: { qramWrites: 120 * 8 } });
+  const grown = await groverTopk.append!(prepared, input.k.slice(0, 5 * 8), input.v.slice(0, 5 * 4));
+  assert.equal(grown.kv.n, 125);
+  assert.equal(grown.cost.extra['qramWrites'], 125 * 8);
+  const out = (await attendPrepared(prepared, queryOf(input))).output;
+  assert.equal(out.cost.extra['qramWrites'], undefined, 'a per-cache count, not a per-query one');
+  assert.equal(prepared.cost.extra['qramWrites'], 120 * 8);
 });

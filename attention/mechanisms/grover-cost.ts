@@ -1,25 +1,31 @@
 /**
  * Cost bookkeeping of `grover-topk` (see grover-topk.ts for what each count means): per-query search costs
- * summed into the CostReport, and the `quantum` records bench/qpu.ts turns into modeled QPU seconds — one per
- * index-register width, because a causal query's window of vis keys is searched over 2^⌈log₂ vis⌉ states and
- * the oracle's QRAM / diffusion cost (oracles/cost-model.ts) depends on that width.
+ * summed into the CostReport, and the `quantum` records (attention/quantum.ts) the benchmark turns into
+ * modeled QPU seconds — one per index-register width, because a causal query's window of vis keys is searched
+ * over 2^⌈log₂ vis⌉ states and the oracle's QRAM / diffusion cost (oracles/cost-model.ts) depends on that width.
  */
 import { oracleCostModel, searchSpace } from '../../oracles/index.ts';
-import type { OracleCostModel, Payload, SearchCost } from '../../oracles/index.ts';
+import type { CostCounts, OracleCostModel, Payload, SearchCost } from '../../oracles/index.ts';
+import type { QuantumCounts, QuantumOracleModel, QuantumPayload, QuantumResourceRecord } from '../quantum.ts';
 import { meanSize } from '../select.ts';
 import type { CostReport } from '../types.ts';
 import { emptyCost } from '../types.ts';
 
-/** One QPU cost record per index-register width, in the shape bench/qpu.ts reads. */
-export interface GroverQuantumRecord {
+/*
+ * attention/quantum.ts mirrors the oracles/ shapes without importing them; these lines fail to compile if a
+ * field is added, removed or retyped on either side, so a QuantumResourceRecord always is what oracles'
+ * modelQpuSeconds takes.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameModel: Same<QuantumOracleModel, OracleCostModel> = true;
+const samePayload: Same<QuantumPayload, Payload> = true;
+const sameCounts: Same<QuantumCounts, CostCounts> = true;
+void [sameModel, samePayload, sameCounts];
+
+/** One QPU cost record per index-register width (attention/quantum.ts), its counters filled while searching. */
+export interface GroverQuantumRecord extends QuantumResourceRecord {
   readonly cost: { oracleCalls: number; groverIterations: number; measurements: number };
-  readonly model: OracleCostModel;
-  /** Items each search selects (k). */
-  readonly selections: number;
-  /** Queries whose window has this register width (exhaustive ones add 0 cost). */
   queries: number;
-  /** Depolarizing probability per oracle call used in the simulation (0 when noiseless). */
-  readonly noisePerOracleCall: number;
 }
 
 /** What every record of one call shares: the oracle's payload, k (= excluded indices), the noise rule. */

@@ -5,20 +5,31 @@
  * oracles/algorithms/topk.ts — then the exact softmax over the k selected keys (renormalised) times V. That is
  * the hybrid loop a QPU would run: it returns indices; the classical host computes k dot products and the sum.
  *
- * Oracle: query i's threshold oracle is over its scaled, masked logits l_j = q_i·k_j·scale + mask_ij for the
- * keys of its causal window [0, vis) only (the index register addresses that prefix of the KV cache). It marks
- * j iff l_j > τ strictly and top-k's τ is the minimum of a set of scores (≥ −∞), so a −∞ (masked) key is never
- * marked; −∞ keys still in the set at the end (fewer than k finite keys, or a failed search) are dropped.
- * k ≥ vis takes every unmasked visible key without any search (0 oracle calls): the exhaustive setting.
+ * Two phases. prepare binds K for onnxruntime's score Gemm (kernels/ort/scores.ts — the same fast score path
+ * topk-exact and exact use; no copy of K) and counts, for the cost model, the n·d key values a QPU would have
+ * to write into QRAM once per cache (prepare cost `qramWrites`; appending t keys writes t·d more). attend runs,
+ * per query, the logits, the simulated search and the exact float64 softmax over the k selected keys.
+ *
+ * Oracle: query i's threshold oracle is over its scaled, masked logits l_j = q_i·k_j·scale + mask_ij (float32,
+ * from the Gemm) for the keys of its causal window [0, vis) only (the index register addresses that prefix of
+ * the KV cache). It marks j iff l_j > τ strictly and top-k's τ is the minimum of a set of scores (≥ −∞), so a
+ * −∞ (masked) key is never marked; −∞ keys still in the set at the end (fewer than k finite keys, or a failed
+ * search) are dropped. k ≥ vis takes every unmasked visible key without any search (0 oracle calls): the
+ * exhaustive setting.
+ *
+ * Simulation cost: the analytic backend keeps the measurement statistics of the circuit exactly but spends
+ * O(vis) classical reads per query for the whole search, not per BBHT round (oracles/backends/marked-set.ts),
+ * so a query costs about a classical scan of its logits.
  *
  * Cost accounting (per query, summed): oracleQueries / groverIterations / extra.measurements from the search;
  * extra.classicalQueries = the classical score reads DHHM itself makes (its k initial scores and the check of
  * each measured index — on hardware each is one q·k, kept apart as the issue defines); scoreEvaluations = only
  * the dot products of the final softmax (k per searched query, plus the tail samples below). What the SIMULATOR
  * spends to know which keys an oracle marks — the vis logits it computes (extra.simulatorLogitEvaluations) and
- * the scores it scans (extra.simulatorScoreReads) — is overhead of simulating on a classical machine, never
- * counted as quantum or classical attention work. `quantum` holds one record per index-register width for
- * bench/qpu.ts (grover-cost.ts): {cost, model: oracleCostModel(key payload d × 16 bits, k excluded), selections: k}.
+ * the scores it reads (extra.simulatorScoreReads) — is overhead of simulating on a classical machine, never
+ * counted as quantum or classical attention work. `quantum` holds one record per index-register width
+ * (attention/quantum.ts, filled in grover-cost.ts): {cost, model: oracleCostModel(key payload d × 16 bits,
+ * k excluded), selections: k, queries, noisePerOracleCall}.
  *
  * Noise: `noise` = p, depolarizing per oracle call (oracles/noise.ts); or `hardware` = a profile whose p per
  * call comes from its two-qubit error rate and the oracle's gate count (qpu-time.ts noiseForProfile). With an
@@ -39,14 +50,56 @@ import {
   DEFAULT_BITS, backendNames, createBackend, depolarizing, getProfile, noiseForProfile, profileNames, quantumTopK,
 } from '../../oracles/index.ts';
 import type { Backend, Noise } from '../../oracles/index.ts';
-import { attendSubset, logitsRow } from '../math.ts';
-import { optNumber, optString } from '../options.ts';
-import type { AttentionInput, AttentionOutput, Mechanism, Options } from '../types.ts';
-import { singlePhase } from '../define.ts';
+import { attendSubset } from '../math.ts';
+import type { AttentionInput, AttentionOutput, KvInput, Mechanism, QueryInput } from '../types.ts';
+import { defineMechanism, fullInput, type PreparedState, type TypedPrepared } from '../define.ts';
+import type { OptionValues } from '../types.ts';
 import { maskAt, visibleKeys } from '../validate.ts';
+import { ortLogits, prepareOrtKeys, type OrtKeys } from '../kernels/ort/scores.ts';
 import { addSearchCost, newTotals, recordFor, totalsCost } from './grover-cost.ts';
 import type { Ledger, RecordSpec, Totals } from './grover-cost.ts';
 import { attendWithTailEstimate } from './tail-estimate.ts';
+
+const OPTIONS = {
+  k: { type: 'int', default: 32, min: 1, max: 2 ** 24, description: 'keys kept per query (k ≥ visible keys: all keys, no search)' },
+  backend: { type: 'enum', default: 'analytic', values: backendNames, description: 'simulator from oracles/backends (analytic: exact 2-D closed form; others evolve 2^n amplitudes)' },
+  algorithm: { type: 'enum', default: 'dhhm', values: ['dhhm'], description: 'quantum top-k: Dürr–Heiligman–Høyer–Mhalla repeated BBHT threshold search (the one in oracles/)' },
+  noise: { type: 'number', default: 0, min: 0, max: 1, description: 'depolarizing probability per oracle call (excludes hardware)' },
+  hardware: { type: 'enum', default: 'none', values: ['none', ...profileNames], description: 'derive the per-call noise from a QPU profile (excludes noise > 0)' },
+  failureProbability: { type: 'number', default: 0.01, min: 1e-9, max: 0.5, description: 'target δ per query that the top-k is wrong (sets the certification rounds)' },
+  tailMass: { type: 'enum', default: 'none', values: ['none', 'uniform-estimate'], description: 'none: renormalise over the k; uniform-estimate: add the unselected mass estimated from uniform samples' },
+  tailSamples: { type: 'int', default: 32, min: 1, max: 1 << 20, description: 'uniform tail samples per query when tailMass=uniform-estimate' },
+} as const;
+
+type Opts = OptionValues<typeof OPTIONS>;
+
+interface State {
+  /** K bound for onnxruntime's score Gemm. */
+  readonly keys: OrtKeys;
+}
+
+/**
+ * Queries are scored in blocks of ⌊2^26 / n⌋ (≥ 1) rows: the logits buffer stays ≤ 256 MiB at any n, and K is
+ * streamed once per block — once per call up to n = 2^22 at m = 16, four times at 2^24.
+ */
+const LOGIT_BLOCK_SCORES = 2 ** 26;
+
+/**
+ * Logits buffers kept between calls: a fresh 64 MiB Float32Array costs its first-touch page faults on every
+ * call (about 50 ms of a 2^20-key, 16-query call measured here), a kept one does not. A buffer is lent to one
+ * call at a time (attends may overlap: they await onnxruntime), and at most one idle buffer is kept.
+ */
+let idleLogits: Float32Array | null = null;
+
+function lendLogits(length: number): Float32Array {
+  const buf = idleLogits && idleLogits.length >= length ? idleLogits : new Float32Array(length);
+  if (buf === idleLogits) idleLogits = null;
+  return buf;
+}
+
+function returnLogits(buf: Float32Array): void {
+  if (!idleLogits || idleLogits.length < buf.length) idleLogits = buf;
+}
 
 interface Search extends RecordSpec {
   readonly backend: Backend;
@@ -54,13 +107,13 @@ interface Search extends RecordSpec {
   readonly ledger: Ledger;
 }
 
-function makeSearch(input: AttentionInput, options: Options): Search {
-  const hardware = optString(options, 'hardware'), p = optNumber(options, 'noise');
+function makeSearch(kv: KvInput, options: Opts): Search {
+  const { hardware, noise: p } = options;
   return {
-    backend: createBackend(optString(options, 'backend')),
-    payload: { kind: 'key', dim: input.d, bits: DEFAULT_BITS },
-    k: optNumber(options, 'k'),
-    delta: optNumber(options, 'failureProbability'),
+    backend: createBackend(options.backend),
+    payload: { kind: 'key', dim: kv.d, bits: DEFAULT_BITS },
+    k: options.k,
+    delta: options.failureProbability,
     ledger: new Map(),
     noiseFor: (model) => (hardware === 'none' ? p : noiseForProfile(getProfile(hardware), model).p),
   };
@@ -72,17 +125,13 @@ function unmaskedWindow(input: AttentionInput, i: number, vis: number): Int32Arr
   return Int32Array.from(keys);
 }
 
-/** Query i's selection: the whole unmasked window if k ≥ vis, else quantum top-k over its logits. */
-function selectKeys(input: AttentionInput, i: number, s: Search, row: Float64Array<ArrayBuffer>, rng: Rng, t: Totals): Int32Array {
-  const vis = visibleKeys(input, i);
+/**
+ * Query i's selection by quantum top-k over its window's logits `scores` (a fresh view per query: the backend's
+ * bookkeeping is per scores array).
+ */
+function searchKeys(scores: Float32Array, s: Search, vis: number, rng: Rng, t: Totals): Int32Array {
   const rec = recordFor(s.ledger, s, vis);
   rec.queries++;
-  if (s.k >= vis) {
-    t.exhaustiveQueries++;
-    return unmaskedWindow(input, i, vis);
-  }
-  // A fresh array per query: the backend caches oracle evaluations per scores array.
-  const scores = logitsRow(input, i, row).slice(0, vis);
   t.simulatorLogitEvaluations += vis;
   const p = rec.noisePerOracleCall;
   const noise: Noise | undefined = p > 0 ? depolarizing(p) : undefined;
@@ -104,48 +153,79 @@ function backendReason(name: string, n: number): string | null {
   return `the ${name} backend searches at most 2^${backend.maxQubits} keys, got n = ${n} (use backend=analytic)`;
 }
 
-async function attend(input: AttentionInput, options: Options): Promise<AttentionOutput> {
-  const { m, n, dv } = input;
-  const search = makeSearch(input, options);
-  const tail = optString(options, 'tailMass') === 'uniform-estimate' ? optNumber(options, 'tailSamples') : 0;
-  const base = createRng(input.seed ?? 0);
-  const row = new Float64Array(n), out = new Float32Array(m * dv), selected: Int32Array[] = [];
+/** Logits of queries [i0, i1) against every key (no causal cut: each query reads only its window's prefix). */
+async function blockLogits(keys: OrtKeys, query: QueryInput, n: number, d: number, i0: number, i1: number, out: Float32Array): Promise<Float32Array> {
+  const { q, mask } = query;
+  const sub: QueryInput = {
+    q: q.subarray(i0 * d, i1 * d), m: i1 - i0,
+    ...(mask ? { mask: mask.length === n ? mask : mask.subarray(i0 * n, i1 * n) } : {}),
+  };
+  return ortLogits(keys, sub, out.subarray(0, (i1 - i0) * n));
+}
+
+async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput): Promise<AttentionOutput> {
+  const input = fullInput(p.kv, query);
+  const { m, n, d, dv } = input;
+  const options = p.options;
+  const search = makeSearch(p.kv, options);
+  const tail = options.tailMass === 'uniform-estimate' ? options.tailSamples : 0;
+  const base = createRng(p.kv.seed ?? 0);
+  const out = new Float32Array(m * dv), selected: Int32Array[] = [];
   const t = newTotals();
-  for (let i = 0; i < m; i++) {
-    const rng = base.fork(i);
-    const sel = selectKeys(input, i, search, row, rng, t);
-    const unselected = visibleKeys(input, i) - sel.length;
-    if (tail > 0 && unselected > 0) {
-      attendWithTailEstimate(input, i, sel, tail, rng, out);
-      t.finalDots += sel.length + tail;
-      t.tailSamples += tail;
-    } else {
-      attendSubset(input, i, sel, out);
-      t.finalDots += sel.length;
+  // Logits only where some query of the block searches (k < its window).
+  const searches = (i: number): boolean => search.k < visibleKeys(input, i);
+  const rows = Math.max(1, Math.min(m, Math.floor(LOGIT_BLOCK_SCORES / n)));
+  const buf = lendLogits(rows * n);
+  try {
+    for (let i0 = 0; i0 < m; i0 += rows) {
+      const i1 = Math.min(m, i0 + rows);
+      let any = false;
+      for (let i = i0; i < i1 && !any; i++) any = searches(i);
+      const logits = any ? await blockLogits(p.state.keys, query, n, d, i0, i1, buf) : null;
+      for (let i = i0; i < i1; i++) {
+        const rng = base.fork(i);
+        const vis = visibleKeys(input, i);
+        let sel: Int32Array;
+        if (!searches(i)) {
+          recordFor(search.ledger, search, vis).queries++;
+          t.exhaustiveQueries++;
+          sel = unmaskedWindow(input, i, vis);
+        } else {
+          sel = searchKeys(logits!.subarray((i - i0) * n, (i - i0) * n + vis), search, vis, rng, t);
+        }
+        if (tail > 0 && vis - sel.length > 0) {
+          attendWithTailEstimate(input, i, sel, tail, rng, out);
+          t.finalDots += sel.length + tail;
+          t.tailSamples += tail;
+        } else {
+          attendSubset(input, i, sel, out);
+          t.finalDots += sel.length;
+        }
+        selected.push(sel);
+      }
     }
-    selected.push(sel);
+  } finally {
+    returnLogits(buf);
   }
   const records = [...search.ledger.values()];
   return { out, cost: totalsCost(t, records, selected), selected, path: `dhhm-${search.backend.name}`, quantum: records };
 }
 
+/** QRAM values a QPU writes for `keys` keys of dimension d: every key coordinate, once per cache. */
+const qramWrites = (keys: number, d: number): number => keys * d;
+
+async function prepare(kv: KvInput): Promise<PreparedState<State>> {
+  return { state: { keys: await prepareOrtKeys(kv, 1) }, cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kv.n, kv.d) } } };
+}
+
 export type { GroverQuantumRecord } from './grover-cost.ts';
 
-export const groverTopk: Mechanism = singlePhase({
+export const groverTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
   name: 'grover-topk',
   family: 'quantum',
   summary: 'quantum top-k per query (Dürr–Heiligman–Høyer–Mhalla over BBHT threshold search, simulated), softmax over the k',
   reference: 'Dürr, Heiligman, Høyer, Mhalla quant-ph/0401091; Boyer, Brassard, Høyer, Tapp quant-ph/9605034; Grover quant-ph/9605043',
-  options: {
-    k: { type: 'int', default: 32, min: 1, max: 2 ** 24, description: 'keys kept per query (k ≥ visible keys: all keys, no search)' },
-    backend: { type: 'enum', default: 'analytic', values: backendNames, description: 'simulator from oracles/backends (analytic: exact 2-D closed form; others evolve 2^n amplitudes)' },
-    algorithm: { type: 'enum', default: 'dhhm', values: ['dhhm'], description: 'quantum top-k: Dürr–Heiligman–Høyer–Mhalla repeated BBHT threshold search (the one in oracles/)' },
-    noise: { type: 'number', default: 0, min: 0, max: 1, description: 'depolarizing probability per oracle call (excludes hardware)' },
-    hardware: { type: 'enum', default: 'none', values: ['none', ...profileNames], description: 'derive the per-call noise from a QPU profile (excludes noise > 0)' },
-    failureProbability: { type: 'number', default: 0.01, min: 1e-9, max: 0.5, description: 'target δ per query that the top-k is wrong (sets the certification rounds)' },
-    tailMass: { type: 'enum', default: 'none', values: ['none', 'uniform-estimate'], description: 'none: renormalise over the k; uniform-estimate: add the unselected mass estimated from uniform samples' },
-    tailSamples: { type: 'int', default: 32, min: 1, max: 1 << 20, description: 'uniform tail samples per query when tailMass=uniform-estimate' },
-  },
+  options: OPTIONS,
   tolerance: {
     exhaustiveRelL2: 1e-6,
     note: 'k = n takes every visible key without a search, so the output is the exact float64 softmax up to float32 output rounding',
@@ -155,16 +235,21 @@ export const groverTopk: Mechanism = singlePhase({
     selectedPerQuery: 'mean', 'extra.measurements': 'sum', 'extra.classicalQueries': 'sum',
     'extra.failedQueries': 'sum', 'extra.exhaustiveQueries': 'sum', 'extra.qubits': 'max',
     'extra.simulatorScoreReads': 'sum', 'extra.simulatorLogitEvaluations': 'sum',
-    'extra.noisePerOracleCall': 'max', 'extra.tailSamples': 'sum',
+    'extra.noisePerOracleCall': 'max', 'extra.tailSamples': 'sum', 'extra.qramWrites': 'sum',
   },
   exhaustiveOptions: (n) => ({ k: Math.min(n, 2 ** 24) }),
   notSupportedReasons(input, options) {
     const reasons: string[] = [];
-    if (optNumber(options, 'noise') > 0 && optString(options, 'hardware') !== 'none') {
+    if (options.noise > 0 && options.hardware !== 'none') {
       reasons.push('noise and hardware are mutually exclusive: a hardware profile sets the per-call noise itself (use one)');
     }
-    const backend = optNumber(options, 'k') < input.n ? backendReason(optString(options, 'backend'), input.n) : null;
+    const backend = options.k < input.n ? backendReason(options.backend, input.n) : null;
     return backend ? [...reasons, backend] : reasons;
   },
+  prepare,
   attend,
+  // The grown cache is bound again (no copy) and only the new keys are written into QRAM: t·d values.
+  async append(_prev, grown, kNew) {
+    return { state: { keys: await prepareOrtKeys(grown, 1) }, cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kNew.length / grown.d, grown.d) } } };
+  },
 });

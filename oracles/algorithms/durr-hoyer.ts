@@ -69,8 +69,8 @@ export function durrHoyerMax(scores: Scores, opts: MaxOptions): MaxResult {
     const oracle = thresholdOracleTrusted(scores, scores[y]!, opts.payload ? { payload: opts.payload } : {});
     tally.qubits = Math.max(tally.qubits, oracle.cost.qubits);
     const search = opts.backend.prepare(oracle);
-    tally.simulatorScoreReads += search.scoreReads;
     const out = bbhtRounds(search, { rng: opts.rng, noise: opts.noise, maxOracleCalls: budget - tally.oracleCalls });
+    tally.simulatorScoreReads += search.scoreReads; // after the rounds: a backend may evaluate lazily
     tally.oracleCalls += out.oracleCalls;
     tally.measurements += out.measurements;
     tally.classicalQueries += out.measurements;

@@ -6,7 +6,7 @@
  */
 import type { Rng } from '../../core/rng.ts';
 import type { Noise } from '../noise.ts';
-import type { Oracle } from '../oracle.ts';
+import type { Oracle, Scores } from '../oracle.ts';
 
 export type BackendName = 'statevector' | 'analytic' | 'gpujs';
 
@@ -42,6 +42,13 @@ export interface Backend {
   /** Largest index register this backend accepts. */
   readonly maxQubits: number;
   prepare(oracle: Oracle): PreparedSearch;
+  /**
+   * Validates a scores array as checkScores does (a QattnError names the first NaN) while doing the
+   * backend's once-per-array work in the same pass; algorithms that build many threshold oracles over one
+   * array call it instead of checkScores, so the array is read once, not twice. Returns the scores read
+   * (simulator reads, 0 when that work was already done).
+   */
+  prepareScores?(scores: Scores): number;
 }
 
 /**

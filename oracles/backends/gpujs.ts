@@ -18,7 +18,7 @@ import { requireGpujs, type GpujsMode, type GpujsRan } from '../../core/gpujs/ru
 import { lastErrorCall, type Noise } from '../noise.ts';
 import { oracleSize, searchSpace, type Oracle } from '../oracle.ts';
 import { memoized, squared, type Backend, type PreparedSearch } from './backend.ts';
-import { createOracleEvaluator } from './marked-set.ts';
+import { createOracleEvaluator, type OracleEvaluator } from './marked-set.ts';
 import { massOn, sampleIndex } from './vector-ops.ts';
 
 export interface GpujsBackendOptions {
@@ -58,7 +58,7 @@ function uniform(size: number): Float32Array {
   return new Float32Array(size).fill(1 / Math.sqrt(size));
 }
 
-function prepare(oracle: Oracle, maxQubits: number, kernels: (size: number) => GroverKernels, evaluate: ReturnType<typeof createOracleEvaluator>): PreparedSearch {
+function prepare(oracle: Oracle, maxQubits: number, kernels: (size: number) => GroverKernels, evaluate: OracleEvaluator): PreparedSearch {
   const space = searchSpace(oracleSize(oracle));
   memoryGuard(space.qubits, maxQubits);
   const set = evaluate(oracle);
@@ -111,5 +111,5 @@ export function createGpujsBackend(opts: GpujsBackendOptions = {}): GpujsBackend
     };
     return { size, evolve, ran: g.ran };
   };
-  return { name: 'gpujs', maxQubits, mode, ran: () => [...ran], prepare: memoized((oracle) => prepare(oracle, maxQubits, kernels, evaluate)) };
+  return { name: 'gpujs', maxQubits, mode, ran: () => [...ran], prepare: memoized((oracle) => prepare(oracle, maxQubits, kernels, evaluate)), prepareScores: evaluate.prepareScores };
 }

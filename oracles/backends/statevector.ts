@@ -14,7 +14,7 @@ import type { Rng } from '../../core/rng.ts';
 import { lastErrorCall, type Noise } from '../noise.ts';
 import { oracleSize, searchSpace, type Oracle, type SearchSpace } from '../oracle.ts';
 import { memoized, squared, type Backend, type PreparedSearch } from './backend.ts';
-import { createOracleEvaluator } from './marked-set.ts';
+import { createOracleEvaluator, type OracleEvaluator } from './marked-set.ts';
 import {
   accurateSum, applyH, basisState, diffuse, gateDiffusion, gateOracle, groverIteration, massOn, sampleIndex, uniformState,
 } from './vector-ops.ts';
@@ -75,7 +75,7 @@ function memoryGuard(qubits: number, maxQubits: number): void {
   });
 }
 
-function prepare(oracle: Oracle, maxQubits: number, gateLevel: boolean, evaluate: ReturnType<typeof createOracleEvaluator>): PreparedSearch {
+function prepare(oracle: Oracle, maxQubits: number, gateLevel: boolean, evaluate: OracleEvaluator): PreparedSearch {
   const space = searchSpace(oracleSize(oracle));
   memoryGuard(space.qubits, maxQubits);
   const set = evaluate(oracle);
@@ -116,5 +116,5 @@ export function createStatevectorBackend(opts: StatevectorOptions = {}): Backend
   check(Number.isInteger(maxQubits) && maxQubits >= 0 && maxQubits <= 30, `maxQubits must be an integer in [0, 30], got ${maxQubits}`);
   const evaluate = createOracleEvaluator();
   const gateLevel = opts.gateLevel ?? false;
-  return { name: 'statevector', maxQubits, prepare: memoized((oracle) => prepare(oracle, maxQubits, gateLevel, evaluate)) };
+  return { name: 'statevector', maxQubits, prepare: memoized((oracle) => prepare(oracle, maxQubits, gateLevel, evaluate)), prepareScores: evaluate.prepareScores };
 }
