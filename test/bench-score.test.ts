@@ -5,12 +5,14 @@ import { massOnSelected, topkOverlap } from '../attention/fidelity.ts';
 import { referenceAttention64, referenceWeights } from '../attention/kernels/reference.ts';
 import { computeReference, DEFAULT_REFERENCE_POLICY } from '../bench/reference.ts';
 import { ReferencePool } from '../bench/reference-pool.ts';
-import { kthLargest, scoreOutput, selectionScores } from '../bench/score.ts';
+import { kthLargest, scoreOutput, selectionScores, summaryScores } from '../bench/score.ts';
+import { referenceRows, weightOf } from '../bench/reference-rows.ts';
 import { csvField, toCsv } from '../bench/csv.ts';
-import { isQuantumCostRecord, modeledQpuSeconds } from '../bench/qpu.ts';
+import { modeledQpuSeconds } from '../bench/qpu.ts';
 import { getWorkload, resolveWorkloadParams } from '../bench/workloads/index.ts';
 import { emptyCost } from '../attention/types.ts';
 import { oracleCostModel } from '../oracles/index.ts';
+import { createRng } from '../core/rng.ts';
 
 test('kthLargest agrees with sorting', () => {
   fc.assert(fc.property(fc.array(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 200 }), fc.nat(), (xs, r) => {
@@ -38,6 +40,26 @@ test('selection scores equal attention/fidelity.ts massOnSelected and topkOverla
   assert.equal(selectionScores(p, [1, 2], new Float64Array(4)).overlap, 0.5);
 });
 
+test('selection scores from a row summary equal those from the full row, also when |S| exceeds the kept top', () => {
+  const w = getWorkload('needle');
+  const input = { ...w.generate({ mode: 'decode', n: 512, m: 3, d: 16, causal: false, seed: 2 }, resolveWorkloadParams(w)), seed: 2 };
+  const pick = createRng(9);
+  for (const top of [512, 40]) {
+    const { rows } = referenceRows(input, 0, input.m, top);
+    assert.equal(rows[0]!.top.length, Math.min(top, input.n));
+    for (let i = 0; i < input.m; i++) {
+      const p = referenceWeights(input, i);
+      // The exact top-8 (a full hit), a random set of 30 and one of 100 (beyond a top of 40), with repeats.
+      const best = Array.from(p.keys()).sort((a, b) => p[b]! - p[a]!).slice(0, 8);
+      for (const sel of [best, Array.from({ length: 30 }, () => pick.int(input.n)), Array.from({ length: 100 }, () => pick.int(input.n))]) {
+        const a = summaryScores(input, rows[i]!, i, sel), b = selectionScores(p, sel, new Float64Array(input.n));
+        assert.ok(Math.abs(a.mass - b.mass) < 1e-12 && a.overlap === b.overlap, `top ${top}, query ${i}, |S| ${sel.length}`);
+      }
+      assert.equal(summaryScores(input, rows[i]!, i, best).overlap, 1);
+    }
+  }
+});
+
 test('the bench reference is bit-identical to the float64 kernel, on one thread and split over workers', async () => {
   const w = getWorkload('gaussian');
   const input = { ...w.generate({ mode: 'prefill', n: 96, m: 1, d: 8, causal: true, seed: 5 }, resolveWorkloadParams(w)), seed: 5 };
@@ -49,11 +71,14 @@ test('the bench reference is bit-identical to the float64 kernel, on one thread 
       assert.equal(ref.kind, 'float64');
       assert.equal(ref.threads, parallelMinMacs === 0 ? 2 : 1);
       assert.deepEqual(ref.out, expected);
-      assert.deepEqual(Array.from(ref.weights!(17)), Array.from(Float32Array.from(referenceWeights(input, 17))));
+      // Every weight recomputed from the summary is the reference's own, bit for bit, and `top` is the sorted top.
+      const p = referenceWeights(input, 17), row = ref.rows![17]!;
+      assert.deepEqual(Array.from(p, (_, j) => weightOf(input, row, 17, j)), Array.from(p));
+      assert.deepEqual(Array.from(row.top), Array.from(p).sort((a, b) => b - a));
     }
     const fast = await computeReference(input, { ...DEFAULT_REFERENCE_POLICY, maxFloat64Macs: 0 }, () => pool, async () => new Float32Array(expected));
     assert.equal(fast.kind, 'exact-fast-path');
-    assert.equal(fast.weights, null);
+    assert.equal(fast.rows, null);
     const scored = scoreOutput(input, fast, { out: new Float32Array(expected), cost: emptyCost(), selected: [Int32Array.of(0)] });
     assert.equal(scored.reference, 'exact-fast-path');
     assert.equal(scored.massRecall, null, 'no selection metrics without float64 weights');
@@ -72,7 +97,7 @@ test('CSV fields are RFC 4180 quoted and every record is one row', () => {
     causal: false, n: 16, m: 1, d: 2, dv: 2, seed: 0,
   };
   const csv = toCsv([
-    { ...base, status: 'error', reason: 'bad\nthing', path: null, timing: null, cost: null, fidelity: null, modeledQpuSeconds: null },
+    { ...base, status: 'error', reason: 'bad\nthing', path: null, timing: null, cost: null, prepare: null, fidelity: null, modeledQpuSeconds: null, rss: null },
   ]);
   const lines = csv.trimEnd().split('\r\n');
   assert.equal(lines.length, 2);
@@ -81,16 +106,17 @@ test('CSV fields are RFC 4180 quoted and every record is one row', () => {
   assert.ok(lines[1]!.includes('"bad\nthing"'));
 });
 
-test('modeled QPU seconds: one number per hardware profile, summed over records; unknown shapes are errors', () => {
+test('modeled QPU seconds: one number per hardware profile, summed over the typed records', () => {
   assert.equal(modeledQpuSeconds(undefined), null);
   const model = oracleCostModel({ indexQubits: 10, payload: { kind: 'score', bits: 16 } });
-  const one = { cost: { oracleCalls: 25, groverIterations: 25, measurements: 1 }, model };
-  assert.ok(isQuantumCostRecord(one));
-  const a = modeledQpuSeconds(one)!, b = modeledQpuSeconds([one, one])!;
+  const one = { cost: { oracleCalls: 25, groverIterations: 25, measurements: 1 }, model, selections: 1, queries: 1, noisePerOracleCall: 0 };
+  const a = modeledQpuSeconds([one])!, b = modeledQpuSeconds([one, one])!;
   assert.ok(Object.keys(a).length >= 1);
   for (const [profile, s] of Object.entries(a)) {
     assert.ok(s > 0, profile);
     assert.ok(Math.abs(b[profile]! - 2 * s) <= 1e-12 * s);
   }
-  assert.throws(() => modeledQpuSeconds({ oracleCalls: 3 }), /shape bench\/qpu.ts reads/);
+  // An exhaustive run (k ≥ n: no search) has records with zero calls: zero seconds, never null ("free" vs "not run").
+  const none = modeledQpuSeconds([])!;
+  for (const s of Object.values(none)) assert.equal(s, 0);
 });
