@@ -1,22 +1,56 @@
 /**
- * One benchmark cell: a mechanism with fixed options on one generated input. It is asked whether it can run
- * (notSupportedReasons → `skipped`), timed (timing.ts; the warm-up call's output is the one scored), scored
- * against the shared reference, and its cost report and modeled QPU time recorded. Anything a mechanism
- * throws — or a NaN/Inf in its output — becomes an `error` record with the reason; the run goes on.
+ * One benchmark cell: a mechanism with fixed options on one generated input, reached the one way every tool
+ * reaches a mechanism (attention/run.ts): asked whether it is available and can run this input (checkRunnable →
+ * `skipped` with its reasons), prepared once (prepareAttention: the once-per-cache work, timed and counted on its
+ * own), then queried (attendPrepared: the warm-up call's output is the one scored, then timed calls — timing.ts).
+ * Anything a mechanism throws — or a NaN/Inf in its output — becomes an `error` record with the reason; a phase
+ * over the time budget stops the cell as `skipped` with what it measured; the run goes on.
  */
 import { QattnError } from '../core/errors.ts';
-import type { AttentionInput, AttentionOutput, CostReport, Mechanism, Options } from '../attention/types.ts';
-import { firstNonFinite } from '../attention/validate.ts';
+import { kvOf, queryOf } from '../attention/define.ts';
+import { attendPrepared, checkRunnable, prepareAttention } from '../attention/run.ts';
+import type { AttentionInput, AttentionOutput, CostReport, KvInput, Mechanism, Options, PrepareCost, Prepared, QueryInput } from '../attention/types.ts';
+import { formatMs } from './format.ts';
+import { budgetAt, budgetText, type Limits, type Measured } from './limits.ts';
+import { maxRssBytes, rssBytes, type CellMonitor } from './memory.ts';
 import { modeledQpuSeconds } from './qpu.ts';
 import type { Reference } from './reference.ts';
-import type { BenchRecord, CellIdentity, CostFields, FailedRecord } from './results.ts';
+import type { BenchRecord, CellIdentity, CellRss, CostFields, FailedRecord, PrepareCostFields, PreparePhase } from './results.ts';
 import { scoreOutput } from './score.ts';
-import { timeAsync, type TimingPlan } from './timing.ts';
+import { repeatTimed, summarize, type PhasePlans } from './timing.ts';
 
 export interface CellSpec {
   readonly identity: CellIdentity;
   readonly mech: Mechanism;
   readonly options: Options;
+}
+
+/** What a cell runs on: the (workload, n) input shared by every cell of the group, and how it is timed. */
+export interface CellContext {
+  readonly input: AttentionInput;
+  /** Called (and awaited) before any timing starts, so reference work never overlaps a timed call. */
+  readonly reference: () => Promise<Reference>;
+  /** How this cell's prepare and query phases are sampled (timing.ts plansAt). */
+  readonly plan: PhasePlans;
+  /** The run's time budget and memory limit: a prepare or a warm-up attend over budgetAt(n) stops the cell (skipped). */
+  readonly limits: Limits;
+  readonly monitor: CellMonitor | null;
+}
+
+/**
+ * A phase still running at this multiple of the budget is stopped by the watchdog (memory.ts CellMonitor): the
+ * cell journaled as skipped, the process killed, `--resume` continuing after it. Below it, an over-budget phase
+ * is let finish and the cell recorded as skipped with what it measured.
+ */
+export const HARD_LIMIT_FACTOR = 3;
+
+/** The start of the reason the watchdog journals; runner.ts skips larger n of the same method after one. */
+export const WATCHDOG_REASON = 'stopped by the watchdog';
+
+export interface CellResult {
+  readonly record: BenchRecord;
+  /** What the cell measured for predicting larger n (limits.ts); null when it measured nothing. */
+  readonly measured: Measured | null;
 }
 
 /** A one-line reason from anything thrown (user-facing errors keep their text; bugs keep their class name). */
@@ -26,8 +60,8 @@ export function reasonOf(err: unknown): string {
   return e instanceof QattnError || e.name === 'Error' ? first : `${e.name}: ${first}`;
 }
 
-export function failedRecord(identity: CellIdentity, status: 'skipped' | 'error', reason: string): FailedRecord {
-  return { ...identity, status, reason, path: null, timing: null, cost: null, fidelity: null, modeledQpuSeconds: null };
+export function failedRecord(identity: CellIdentity, status: 'skipped' | 'error', reason: string, rss: CellRss | null = null, prepare: PreparePhase | null = null): FailedRecord {
+  return { ...identity, status, reason, path: null, timing: null, cost: null, prepare, fidelity: null, modeledQpuSeconds: null, rss };
 }
 
 function costFields(c: CostReport): CostFields {
@@ -41,42 +75,102 @@ function costFields(c: CostReport): CostFields {
   };
 }
 
-/** Why an output cannot be scored (wrong length, NaN/Inf), or null. */
-function badOutput(input: AttentionInput, out: AttentionOutput): string | null {
-  if (out.out.length !== input.m * input.dv) return `output has ${out.out.length} values, expected m×dv = ${input.m}×${input.dv}`;
-  const i = firstNonFinite(out.out);
-  return i < 0 ? null : `output contains ${out.out[i]} at flat index ${i}`;
+function prepareCostFields(c: PrepareCost): PrepareCostFields {
+  return { scoreEvaluations: c.scoreEvaluations, extra: { ...c.extra } };
 }
 
-/**
- * Runs one cell. `reference` is called (and awaited) before any timing starts, so reference work never
- * overlaps a timed call.
- */
-export async function runCell(spec: CellSpec, input: AttentionInput, reference: () => Promise<Reference>, plan: TimingPlan): Promise<BenchRecord> {
+/** Why an output cannot be scored (wrong length), or null. NaN/Inf is refused by attendPrepared itself. */
+function badOutput(input: AttentionInput, out: AttentionOutput): string | null {
+  return out.out.length === input.m * input.dv ? null : `output has ${out.out.length} values, expected m×dv = ${input.m}×${input.dv}`;
+}
+
+class Stop extends Error {}
+
+/** Runs one cell (see the module comment). */
+export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellResult> {
   const { identity, mech, options } = spec;
-  const reasons = mech.notSupportedReasons(input, options);
-  if (reasons.length) return failedRecord(identity, 'skipped', reasons.join('; '));
+  const { input, plan, limits, monitor } = ctx;
+  const budgetMs = budgetAt(limits, identity.n);
+  let startBytes = rssBytes();
+  monitor?.start();
+  const rss = (): CellRss => {
+    const cellPeakBytes = monitor?.peak() ?? null;
+    // The kernel updates its high-water mark lazily (getrusage may lag a peak that was since freed).
+    return { peakBytes: Math.max(maxRssBytes(), cellPeakBytes ?? 0), startBytes, cellPeakBytes };
+  };
+  const footprint = (): number | null => {
+    const peak = monitor?.peak();
+    return peak === undefined || peak === null ? null : Math.max(0, peak - startBytes);
+  };
+  try {
+    checkRunnable(mech, input, options);
+  } catch (err) {
+    return { record: failedRecord(identity, 'skipped', reasonOf(err), rss()), measured: null };
+  }
   let ref: Reference;
   try {
-    ref = await reference();
+    ref = await ctx.reference();
   } catch (err) {
-    return failedRecord(identity, 'error', `reference failed: ${reasonOf(err)}`);
+    return { record: failedRecord(identity, 'error', `reference failed: ${reasonOf(err)}`, rss()), measured: null };
   }
+  // The cell proper starts here: the (shared, once per input) reference is not part of its memory footprint.
+  startBytes = rssBytes();
+  monitor?.start();
+  const kv: KvInput = kvOf(input);
+  const query: QueryInput = queryOf(input);
+  let prepare: PreparePhase | null = null;
+  let prepareMs: number | null = null;
+  let attendMs: number | null = null;
+  const measured = (): Measured => ({ n: identity.n, prepareMs, attendMs, footprintBytes: footprint() });
+  /** Runs one call under the watchdog, which journals the cell as skipped if it never returns. */
+  const watched = async <T>(what: string, phase: () => Promise<T>): Promise<T> => {
+    const hard = HARD_LIMIT_FACTOR * budgetMs;
+    const reason = `${WATCHDOG_REASON}: ${what} was still running after ${formatMs(hard)} (${HARD_LIMIT_FACTOR}× ${budgetText(limits, identity.n)}) ` +
+      'and could not be interrupted, so the run was stopped there and resumed after it';
+    monitor?.arm(hard, JSON.stringify(failedRecord(identity, 'skipped', reason, null, prepare)));
+    try {
+      return await phase();
+    } finally {
+      monitor?.disarm();
+    }
+  };
+  const over = (what: string, ms: number): Stop =>
+    new Stop(`${what} took ${formatMs(ms)}, over ${budgetText(limits, identity.n)}; larger n of this method are predicted from it`);
   try {
-    const { first, stats } = await timeAsync(() => mech.attend(input, options), plan);
-    const bad = badOutput(input, first);
-    if (bad) return failedRecord(identity, 'error', bad);
-    return {
+    // Prepare: the first one's state is kept for the queries; quick prepares are repeated for their statistics.
+    const first = await watched('prepare', () => prepareAttention(mech.name, kv, options));
+    const prepared: Prepared = first.prepared;
+    prepareMs = first.ms;
+    if (first.ms > budgetMs) {
+      prepare = { timing: summarize([first.ms], first.ms), cost: prepareCostFields(prepared.cost) };
+      throw over('prepare', first.ms);
+    }
+    const again = async (): Promise<number> => (await watched('a repeated prepare', () => prepareAttention(mech.name, kv, options))).ms;
+    const repeats = await repeatTimed(again, plan.prepare, first.ms, false);
+    prepare = { timing: summarize(repeats.length ? repeats : [first.ms], first.ms), cost: prepareCostFields(prepared.cost) };
+
+    const warm = await watched('the first attend', () => attendPrepared(prepared, query));
+    attendMs = warm.ms;
+    const bad = badOutput(input, warm.output);
+    if (bad) return { record: failedRecord(identity, 'error', bad, rss(), prepare), measured: measured() };
+    if (warm.ms > budgetMs) throw over('one attend', warm.ms);
+    const attend = async (): Promise<number> => (await watched('a timed attend', () => attendPrepared(prepared, query))).ms;
+    const samples = await repeatTimed(attend, plan.query, warm.ms, true);
+    const record: BenchRecord = {
       ...identity,
       status: 'ok',
       reason: null,
-      path: first.path ?? null,
-      timing: stats,
-      cost: costFields(first.cost),
-      fidelity: scoreOutput(input, ref, first),
-      modeledQpuSeconds: modeledQpuSeconds(first.quantum),
+      path: warm.output.path ?? null,
+      timing: summarize(samples, warm.ms),
+      cost: costFields(warm.output.cost),
+      prepare,
+      fidelity: scoreOutput(input, ref, warm.output),
+      modeledQpuSeconds: modeledQpuSeconds(warm.output.quantum),
+      rss: rss(),
     };
+    return { record, measured: measured() };
   } catch (err) {
-    return failedRecord(identity, 'error', reasonOf(err));
+    const status = err instanceof Stop ? 'skipped' : 'error';
+    return { record: failedRecord(identity, status, reasonOf(err), rss(), prepare), measured: prepareMs === null ? null : measured() };
   }
 }

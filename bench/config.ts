@@ -3,12 +3,12 @@
  * resolved parameters and lengths), mode, shapes, seed, timing plan. Every mistake is a QattnError (exit 2)
  * raised here, before anything runs.
  */
-import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { QattnError, listChoices } from '../core/errors.ts';
 import { resolveOptions } from '../attention/options.ts';
 import { allMechanisms, getMechanism, isMechanismName, mechanismNames } from '../attention/registry.ts';
 import { DEFAULT_FIT_MIN_N } from './fits.ts';
+import { autoMemoryLimit, GIB } from './memory.ts';
 import { parseLengths, powersOfTwo } from './lengths.ts';
 import { DEFAULT_REFERENCE_POLICY } from './reference.ts';
 import type { BenchConfigRecord } from './results.ts';
@@ -19,12 +19,18 @@ import { BENCH_MODES, type BenchMode } from './workloads/types.ts';
 
 export const MAX_N: Record<BenchMode, number> = { decode: 2 ** 24, prefill: 2 ** 16 };
 /**
- * gaussian alone: it is the theory check's workload and the hard case for selection. With every mechanism
- * over 2^8…2^16 it already takes most of the default run's 2-minute budget on a 2-core machine (ann-topk's
- * index builds and performer's features dominate), so peaked attention is one flag away instead:
- * `--workloads gaussian,needle` (about twice the time).
+ * gaussian (iid logits: diffuse attention, the theory check's workload and the hard case for selection) and
+ * needle (a few keys hold > 99 % of each query's mass: the peaked case selection is built for), so the default
+ * run shows both regimes.
  */
-export const DEFAULT_WORKLOADS = ['gaussian'];
+export const DEFAULT_WORKLOADS = ['gaussian', 'needle'];
+/**
+ * Default per-phase time budget, seconds: a prepare (an index build, a session) or one attend call that would
+ * take — or took — longer is skipped with the figures. 10 s up to 2^20 keys keeps the default run near two
+ * minutes on two cores; above 2^20 the budget grows with n (limits.ts budgetAt: 160 s at 2^24), so a prepare
+ * linear in n at up to ~10 µs per key runs at every length.
+ */
+export const DEFAULT_BUDGET_S = 10;
 
 /** Flag values as parsed by cli/bench.ts (strings, as typed). */
 export interface BenchFlags {
@@ -43,6 +49,8 @@ export interface BenchFlags {
   readonly k?: string | undefined;
   readonly v?: string | undefined;
   readonly npy?: string | undefined;
+  readonly budgetS?: number | undefined;
+  readonly maxMemoryGib?: number | undefined;
 }
 
 export interface BenchConfig {
@@ -51,12 +59,15 @@ export interface BenchConfig {
   readonly fitMinN: number;
 }
 
+/** Default decode lengths 2^8 … 2^20 (2^20 keys: a million-token context), prefill 2^8 … 2^12. */
+export const DEFAULT_LENGTHS: Record<BenchMode, readonly [number, number]> = { decode: [2 ** 8, 2 ** 20], prefill: [2 ** 8, 2 ** 12] };
+
 const list = (raw: readonly string[] | undefined): string[] | null =>
   raw === undefined ? null : raw.flatMap((r) => r.split(/[\s,]+/)).filter((x) => x !== '');
 
 function defaultLengths(mode: BenchMode, quick: boolean): number[] {
   if (quick) return mode === 'decode' ? powersOfTwo(2 ** 7, 2 ** 9) : powersOfTwo(2 ** 6, 2 ** 8);
-  return mode === 'decode' ? powersOfTwo(2 ** 8, 2 ** 16) : powersOfTwo(2 ** 8, 2 ** 12);
+  return powersOfTwo(...DEFAULT_LENGTHS[mode]);
 }
 
 function npyPaths(f: BenchFlags): WorkloadContext['npy'] {
@@ -122,9 +133,16 @@ export function buildConfig(f: BenchFlags): BenchConfig {
       'lower --queries or raise --lengths');
   }
   const timing = f.quick ? QUICK_PLAN : DEFAULT_PLAN;
+  const budgetS = f.budgetS ?? DEFAULT_BUDGET_S;
+  if (!(Number.isFinite(budgetS) && budgetS > 0)) throw new QattnError(`--budget-s must be a positive number of seconds, got ${f.budgetS}`);
+  if (f.maxMemoryGib !== undefined && !(Number.isFinite(f.maxMemoryGib) && f.maxMemoryGib > 0)) {
+    throw new QattnError(`--max-memory-gib must be a positive number, got ${f.maxMemoryGib}`);
+  }
+  const maxMemoryBytes = f.maxMemoryGib === undefined ? null : Math.floor(f.maxMemoryGib * GIB);
   const plan: BenchPlan = {
     methods, workloads, mode, m, d: f.dim ?? 64, causal: f.causal === true, seed: f.seed ?? 0,
-    timing, referencePolicy: DEFAULT_REFERENCE_POLICY, maxInputBytes: totalmem() / 4,
+    timing, referencePolicy: DEFAULT_REFERENCE_POLICY,
+    limits: { budgetMs: budgetS * 1000, memoryLimitBytes: maxMemoryBytes ?? autoMemoryLimit() },
   };
   const fitMinN = f.fitMin ?? DEFAULT_FIT_MIN_N;
   const npy = workloadList.includes('npy') ? npyPaths(f) ?? null : null;
@@ -132,7 +150,7 @@ export function buildConfig(f: BenchFlags): BenchConfig {
     methods: methods.map((m) => m.mech.name), workloads: workloadList, mode,
     lengths: [...new Set(workloads.flatMap((w) => w.lengths))].sort((a, b) => a - b),
     queries: plan.m, dim: plan.d, causal: plan.causal, quick: f.quick === true, fitMinN,
-    timing, referencePolicy: plan.referencePolicy, npy: npy ? { q: npy.q, k: npy.k, v: npy.v } : null,
+    timing, budgetS, maxMemoryBytes, referencePolicy: plan.referencePolicy, npy: npy ? { q: npy.q, k: npy.k, v: npy.v } : null,
   };
   return { plan, record, fitMinN };
 }

@@ -1,7 +1,8 @@
 /**
  * `results.csv`: the records flattened to one row each, with the same fields as results.json in dotted column
- * names (`timing.medianMs`, `fidelity.relL2`, `modeledQpuSeconds.<profile>`, …) for spreadsheets and pandas.
- * Objects without fixed keys (options, workloadOptions, cost.extra) are one JSON-text column each.
+ * names (`timing.medianMs` — query time —, `prepare.timing.medianMs`, `fidelity.relL2`, `rss.peakBytes`,
+ * `modeledQpuSeconds.<profile>`, …) for spreadsheets and pandas. Objects without fixed keys (options,
+ * workloadOptions, cost.extra, prepare.cost.extra) are one JSON-text column each.
  */
 import type { BenchRecord } from './results.ts';
 
@@ -34,12 +35,22 @@ const FIXED: ReadonlyArray<readonly [string, (r: BenchRecord) => Cell]> = [
   ['cost.samples', (r) => r.cost?.samples],
   ['cost.selectedPerQuery', (r) => r.cost?.selectedPerQuery],
   ['cost.extra', (r) => (r.cost ? JSON.stringify(r.cost.extra) : null)],
+  ['prepare.timing.medianMs', (r) => r.prepare?.timing.medianMs],
+  ['prepare.timing.p99Ms', (r) => r.prepare?.timing.p99Ms],
+  ['prepare.timing.rme', (r) => r.prepare?.timing.rme],
+  ['prepare.timing.samples', (r) => r.prepare?.timing.samples],
+  ['prepare.timing.warmupMs', (r) => r.prepare?.timing.warmupMs],
+  ['prepare.cost.scoreEvaluations', (r) => r.prepare?.cost.scoreEvaluations],
+  ['prepare.cost.extra', (r) => (r.prepare ? JSON.stringify(r.prepare.cost.extra) : null)],
   ['fidelity.reference', (r) => r.fidelity?.reference],
   ['fidelity.relL2', (r) => r.fidelity?.relL2],
   ['fidelity.maxAbs', (r) => r.fidelity?.maxAbs],
   ['fidelity.cosine', (r) => r.fidelity?.cosine],
   ['fidelity.massRecall', (r) => r.fidelity?.massRecall],
   ['fidelity.topkRecall', (r) => r.fidelity?.topkRecall],
+  ['rss.peakBytes', (r) => r.rss?.peakBytes],
+  ['rss.startBytes', (r) => r.rss?.startBytes],
+  ['rss.cellPeakBytes', (r) => r.rss?.cellPeakBytes],
 ];
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break; null/undefined are empty. */

@@ -1,7 +1,8 @@
 /**
- * Scaling fits: for each (method, workload, mode) and metric — median time and every cost count — a least-
- * squares line through (log n, log metric), whose slope is the empirical scaling exponent (time ∝ n^exponent),
- * with a 95 % confidence interval from Student's t with points − 2 degrees of freedom.
+ * Scaling fits: for each (method, workload, mode) and metric — median query time (`time`), median prepare time
+ * (`prepareTime`) and every per-query cost count — a least-squares line through (log n, log metric), whose slope
+ * is the empirical scaling exponent (time ∝ n^exponent), with a 95 % confidence interval from Student's t with
+ * points − 2 degrees of freedom.
  *
  * Only n ≥ fitMinN (default 2^12) enters a fit when at least three such lengths exist: below that, fixed costs
  * (call overhead, session setup, allocation) dominate and flatten the curve. With fewer, the fit falls back to
@@ -10,7 +11,7 @@
 import type { BenchRecord, FitEntry, FitMetric, OkRecord } from './results.ts';
 import { studentTQuantile } from './stats.ts';
 
-export const FIT_METRICS: readonly FitMetric[] = ['time', 'scoreEvaluations', 'oracleQueries', 'groverIterations', 'samples', 'selectedPerQuery'];
+export const FIT_METRICS: readonly FitMetric[] = ['time', 'prepareTime', 'scoreEvaluations', 'oracleQueries', 'groverIterations', 'samples', 'selectedPerQuery'];
 export const DEFAULT_FIT_MIN_N = 2 ** 12;
 
 export interface LineFit {
@@ -46,7 +47,7 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): LineFit |
 
 /** The metric's value in a record (null when not applicable or not positive, so log is undefined). */
 export function metricValue(r: OkRecord, metric: FitMetric): number | null {
-  const x = metric === 'time' ? r.timing.medianMs : r.cost[metric];
+  const x = metric === 'time' ? r.timing.medianMs : metric === 'prepareTime' ? r.prepare?.timing.medianMs ?? null : r.cost[metric];
   return x !== null && x > 0 && Number.isFinite(x) ? x : null;
 }
 

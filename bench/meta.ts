@@ -29,7 +29,7 @@ function qattnVersion(): string {
 }
 
 /** Metadata at the start of a run (finishedAt, durationMs and peakRssBytes are filled in by `finishMeta`). */
-export function startMeta(argv: readonly string[], seed: number, config: BenchConfigRecord, resumedCells: number): BenchMeta {
+export function startMeta(argv: readonly string[], seed: number, config: BenchConfigRecord, resumedCells: number, memoryLimitBytes: number): BenchMeta {
   const commit = git(['rev-parse', 'HEAD']);
   const status = commit === null ? null : git(['status', '--porcelain', '--untracked-files=no']);
   return {
@@ -49,6 +49,7 @@ export function startMeta(argv: readonly string[], seed: number, config: BenchCo
     resumedCells,
     durationMs: null,
     peakRssBytes: null,
+    memoryLimitBytes,
   };
 }
 

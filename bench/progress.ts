@@ -17,7 +17,8 @@ const label = (c: CellIdentity): string => `${c.workload} ${c.mode} n=${formatN(
 function outcome(r: BenchRecord): string {
   if (r.status !== 'ok') return `${r.status}: ${r.reason}`;
   const sel = r.fidelity.massRecall === null ? '' : ` mass ${r.fidelity.massRecall.toFixed(3)}`;
-  return `${formatMs(r.timing.medianMs)} relL2 ${r.fidelity.relL2.toExponential(1)}${sel}`;
+  const prep = r.prepare ? ` (prepare ${formatMs(r.prepare.timing.medianMs)})` : '';
+  return `${formatMs(r.timing.medianMs)}${prep} relL2 ${r.fidelity.relL2.toExponential(1)}${sel}`;
 }
 
 function elapsed(ms: number): string {
@@ -45,6 +46,10 @@ export function progressReporter(stream: ProgressStream, quiet = false): RunnerH
       if (quiet) return;
       if (tty) bar(total, label(record));
       else stream.write(`[${done}/${total}] ${label(record)}: ${resumed ? 'resumed' : outcome(record)}\n`);
+    },
+    onNote(text) {
+      if (quiet) return;
+      stream.write(`${tty ? '\r\x1b[2K' : ''}${text}\n`);
     },
     end() {
       if (tty && !quiet) stream.write('\r\x1b[2K');

@@ -33,11 +33,11 @@ export class ReferencePool {
     });
   }
 
-  /** Computes rows i0…i1−1 on worker `index`. Rejects if the worker failed (callers fall back to inline). */
-  rows(index: number, input: AttentionInput, i0: number, i1: number, keepWeights: boolean): Promise<ReferenceRows> {
+  /** Computes rows i0…i1−1 (keeping `top` weights each) on worker `index`. Rejects if the worker failed (callers fall back to inline). */
+  rows(index: number, input: AttentionInput, i0: number, i1: number, top: number): Promise<ReferenceRows> {
     if (this.#broken) return Promise.reject(this.#broken);
     const id = this.#nextId++;
-    const req: RowsRequest = { id, input, i0, i1, keepWeights };
+    const req: RowsRequest = { id, input, i0, i1, top };
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#workers[index % this.size]!.postMessage(req);
@@ -52,7 +52,7 @@ export class ReferencePool {
     const p = this.#pending.get(r.id);
     if (!p) return;
     this.#pending.delete(r.id);
-    if (r.ok) p.resolve({ out: r.out, weights: r.weights });
+    if (r.ok) p.resolve({ out: r.out, rows: r.rows });
     else p.reject(new Error(r.error));
   }
 

@@ -1,34 +1,133 @@
 /**
  * The float64 reference for a block of query rows — the same arithmetic as attention/kernels/reference.ts
  * (logitsRow → max-subtracted softmax → float64 accumulation, in the same order), split by rows so that
- * blocks can run on worker threads and, optionally, keeping each row's exact attention weights for the
- * selection metrics (mass recall, top-k recall) of every mechanism scored against it.
+ * blocks can run on worker threads. Beside O each row keeps what the selection metrics (mass recall, top-k
+ * recall) of every mechanism need, in O(top) memory instead of n weights: the softmax's max and normalizer —
+ * from which any single weight is recomputed bit-identically as exp(logit − max) / sum — and its `top` largest
+ * weights in descending order, from which the |S|-th largest weight (the top-|S| threshold) is read. At
+ * n = 2^24 the m·n weights would be 1 GiB as float32; the summaries of 16 rows are a few MiB.
  */
-import { logitsRow, softmaxInPlace } from '../attention/math.ts';
+import { dot } from '../attention/math.ts';
 import type { AttentionInput } from '../attention/types.ts';
+import { effectiveScale, maskAt, visibleKeys } from '../attention/validate.ts';
+
+/** One query's exact softmax, summarized (see the module comment). */
+export interface RowSummary {
+  /** Largest scaled, masked logit (−∞ when every key is masked: every weight is then 0). */
+  readonly max: number;
+  /** Σ_j exp(logit_j − max), summed in key order as softmaxInPlace does. */
+  readonly sum: number;
+  /** The largest min(n, top) weights, descending. */
+  readonly top: Float64Array;
+}
 
 export interface ReferenceRows {
   /** Rows i0…i1−1 of O, float64, [(i1−i0)×dv]. */
   readonly out: Float64Array;
-  /** Their exact attention weights as float32 [(i1−i0)×n], or null when not kept. */
-  readonly weights: Float32Array | null;
+  /** Their softmax summaries, one per row. */
+  readonly rows: RowSummary[];
 }
 
-export function referenceRows(input: AttentionInput, i0: number, i1: number, keepWeights: boolean): ReferenceRows {
-  const { n, dv, v } = input;
+/** The k-th largest value of `x` (1 ≤ k ≤ x.length); reorders `x`. Hoare-style quickselect, O(n) expected. */
+export function kthLargest(x: Float64Array, k: number): number {
+  let lo = 0, hi = x.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = x[(lo + hi) >>> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (x[i]! > pivot) i++;
+      while (x[j]! < pivot) j--;
+      if (i <= j) {
+        const t = x[i]!;
+        x[i++] = x[j]!;
+        x[j--] = t;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return x[target]!;
+  }
+  return x[target]!;
+}
+
+/** The largest `top` values of `w` (weights, reordered in place), descending. */
+function largest(w: Float64Array, top: number): Float64Array {
+  const t = Math.min(top, w.length);
+  if (t < w.length) kthLargest(w, t); // quickselect leaves the t largest in w[0 … t−1]
+  return w.slice(0, t).sort().reverse();
+}
+
+/**
+ * softmaxInPlace (attention/math.ts) that also returns its max and normalizer: the same operations in the same
+ * order, so the weights are bit-identical to referenceWeights' (the score test checks it).
+ */
+function softmaxKeeping(x: Float64Array): { max: number; sum: number } {
+  let max = -Infinity;
+  for (let j = 0; j < x.length; j++) if (x[j]! > max) max = x[j]!;
+  if (max === -Infinity) {
+    x.fill(0);
+    return { max, sum: 0 };
+  }
+  let sum = 0;
+  for (let j = 0; j < x.length; j++) {
+    const e = Math.exp(x[j]! - max);
+    x[j] = e;
+    sum += e;
+  }
+  for (let j = 0; j < x.length; j++) x[j]! /= sum;
+  return { max, sum };
+}
+
+/**
+ * The scaled, masked logits of query i — logitsRow (attention/math.ts) with its dot product inlined on a float64
+ * copy of the query row: the same products summed in the same order, so bit-identical, without a function call
+ * and three property reads per key (the reference at n = 2^20 is 2^31 multiply-adds).
+ */
+function logitsInto(input: AttentionInput, i: number, qi: Float64Array, out: Float64Array): Float64Array {
+  const { k, d, n } = input;
+  const scale = effectiveScale(input);
+  const vis = visibleKeys(input, i);
+  const mask = input.mask;
+  const rowMask = mask && mask.length !== n ? i * n : 0;
+  for (let t = 0; t < d; t++) qi[t] = input.q[i * d + t]!;
+  for (let j = 0; j < n; j++) {
+    if (j >= vis) {
+      out[j] = -Infinity;
+      continue;
+    }
+    const ko = j * d;
+    let s = 0;
+    for (let t = 0; t < d; t++) s += qi[t]! * k[ko + t]!;
+    out[j] = s * scale + (mask ? mask[rowMask + j]! : 0);
+  }
+  return out;
+}
+
+export function referenceRows(input: AttentionInput, i0: number, i1: number, top: number): ReferenceRows {
+  const { n, d, dv, v } = input;
   const out = new Float64Array((i1 - i0) * dv);
-  const weights = keepWeights ? new Float32Array((i1 - i0) * n) : null;
+  const rows: RowSummary[] = [];
   const row = new Float64Array(n);
+  const qi = new Float64Array(d);
+  const acc = new Float64Array(dv);
   for (let i = i0; i < i1; i++) {
-    softmaxInPlace(logitsRow(input, i, row));
-    weights?.set(row, (i - i0) * n);
-    const oo = (i - i0) * dv;
+    const { max, sum } = softmaxKeeping(logitsInto(input, i, qi, row));
+    acc.fill(0);
     for (let j = 0; j < n; j++) {
       const w = row[j]!;
       if (w === 0) continue;
       const vo = j * dv;
-      for (let c = 0; c < dv; c++) out[oo + c]! += w * v[vo + c]!;
+      for (let c = 0; c < dv; c++) acc[c]! += w * v[vo + c]!;
     }
+    out.set(acc, (i - i0) * dv);
+    rows.push({ max, sum, top: largest(row, top) });
   }
-  return { out, weights };
+  return { out, rows };
+}
+
+/** Exact weight of key j for query i, bit-identical to referenceWeights(input, i)[j] (see the module comment). */
+export function weightOf(input: AttentionInput, row: RowSummary, i: number, j: number): number {
+  if (row.max === -Infinity || j >= visibleKeys(input, i)) return 0;
+  return Math.exp(dot(input, i, j) * effectiveScale(input) + maskAt(input, i, j) - row.max) / row.sum;
 }

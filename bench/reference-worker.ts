@@ -4,28 +4,28 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { AttentionInput } from '../attention/types.ts';
-import { referenceRows } from './reference-rows.ts';
+import { referenceRows, type RowSummary } from './reference-rows.ts';
 
 export interface RowsRequest {
   readonly id: number;
   readonly input: AttentionInput;
   readonly i0: number;
   readonly i1: number;
-  readonly keepWeights: boolean;
+  readonly top: number;
 }
 
 export type RowsReply =
-  | { readonly id: number; readonly ok: true; readonly out: Float64Array; readonly weights: Float32Array | null }
+  | { readonly id: number; readonly ok: true; readonly out: Float64Array; readonly rows: RowSummary[] }
   | { readonly id: number; readonly ok: false; readonly error: string };
 
 const port = parentPort;
 if (!port) throw new Error('reference-worker.ts must run in a worker thread');
 port.on('message', (req: RowsRequest) => {
   try {
-    const { out, weights } = referenceRows(req.input, req.i0, req.i1, req.keepWeights);
-    const reply: RowsReply = { id: req.id, ok: true, out, weights };
+    const { out, rows } = referenceRows(req.input, req.i0, req.i1, req.top);
+    const reply: RowsReply = { id: req.id, ok: true, out, rows };
     // Freshly allocated by referenceRows, so plain (transferable) ArrayBuffers, never shared ones.
-    const transfer = [out.buffer as ArrayBuffer, ...(weights ? [weights.buffer as ArrayBuffer] : [])];
+    const transfer = [out.buffer as ArrayBuffer, ...rows.map((r) => r.top.buffer as ArrayBuffer)];
     port.postMessage(reply, transfer);
   } catch (err) {
     const reply: RowsReply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };

@@ -2,13 +2,16 @@
  * The exact answer every cell is scored against. By default the float64 reference (the source of truth,
  * attention/kernels/reference.ts), computed once per (workload, n) and shared by all mechanisms; above a cost
  * limit — large prefill, where it is O(n²·d) in float64 — the `exact` mechanism's fast path stands in, and
- * records say which (`fidelity.reference`). With the float64 reference the exact attention weights of each
- * query are kept (float32, when they fit the cache limit) for the selection metrics.
+ * records say which (`fidelity.reference`). With the float64 reference each query's softmax is kept summarized
+ * (bench/reference-rows.ts: max, normalizer and the largest weights) for the selection metrics.
+ *
+ * Memory: the reference holds O(m·dv + m·top) numbers, never the m·n weights. Rows are split over the worker
+ * pool only while the input is small enough to copy to a worker (structured clone: K and V are copied, and at
+ * n = 2^24, d = 64 they are 8 GiB); above that the main thread computes every row.
  */
-import { referenceWeights } from '../attention/kernels/reference.ts';
 import type { AttentionInput } from '../attention/types.ts';
 import type { ReferencePool } from './reference-pool.ts';
-import { referenceRows, type ReferenceRows } from './reference-rows.ts';
+import { referenceRows, type ReferenceRows, type RowSummary } from './reference-rows.ts';
 
 export type ReferenceKind = 'float64' | 'exact-fast-path';
 
@@ -16,8 +19,8 @@ export interface Reference {
   readonly kind: ReferenceKind;
   /** O* [m×dv]. */
   readonly out: Float64Array | Float32Array;
-  /** Exact attention weights of query i (float64 reference only; null with the fast path). */
-  readonly weights: ((i: number) => ArrayLike<number>) | null;
+  /** The softmax summary of each query (float64 reference only; null with the fast path). */
+  readonly rows: readonly RowSummary[] | null;
   readonly ms: number;
   /** Threads that computed it (1 = main thread only). */
   readonly threads: number;
@@ -26,17 +29,46 @@ export interface Reference {
 export interface ReferencePolicy {
   /** Float64 reference only up to this many multiply-adds (m·n·d); above it the exact fast path. */
   readonly maxFloat64Macs: number;
-  /** Keep the m×n weights (float32) when m·n is at most this; otherwise recompute a row when asked. */
-  readonly maxCachedWeights: number;
+  /** Largest weights kept per query: min(n, max(1024, ⌊maxSummaryWeights / m⌋)). */
+  readonly maxSummaryWeights: number;
   /** Split rows over the worker pool from this many multiply-adds on (below, thread start-up dominates). */
   readonly parallelMinMacs: number;
+  /** …and only while Q, K and V (copied to each worker) take at most this many bytes. */
+  readonly maxWorkerInputBytes: number;
 }
 
-// 2^32 multiply-adds is a few seconds on two cores; 2^24 float32 weights is 64 MiB.
-export const DEFAULT_REFERENCE_POLICY: ReferencePolicy = { maxFloat64Macs: 2 ** 32, maxCachedWeights: 2 ** 24, parallelMinMacs: 2 ** 26 };
+// 2^34 multiply-adds is decode at n = 2^24 with m = 16, d = 64: about 15 s on one core, a fraction of what
+// generating that input and running ten mechanisms on it take. 2^21 summary weights are 16 MiB.
+export const DEFAULT_REFERENCE_POLICY: ReferencePolicy = {
+  maxFloat64Macs: 2 ** 34, maxSummaryWeights: 2 ** 21, parallelMinMacs: 2 ** 26, maxWorkerInputBytes: 2 ** 30,
+};
 
-export function referenceKindFor(input: AttentionInput, policy: ReferencePolicy): ReferenceKind {
+export function referenceKindFor(input: Pick<AttentionInput, 'm' | 'n' | 'd'>, policy: ReferencePolicy): ReferenceKind {
   return input.m * input.n * input.d <= policy.maxFloat64Macs ? 'float64' : 'exact-fast-path';
+}
+
+/** How many of each query's largest weights the float64 reference keeps. */
+export function summaryTop(m: number, n: number, policy: ReferencePolicy): number {
+  return Math.min(n, Math.max(1024, Math.floor(policy.maxSummaryWeights / m)));
+}
+
+/** Bytes of Q, K and V. */
+export function inputBytes(s: Pick<AttentionInput, 'm' | 'n' | 'd' | 'dv'>): number {
+  return 4 * (s.m * s.d + s.n * (s.d + s.dv));
+}
+
+function useWorkers(s: Pick<AttentionInput, 'm' | 'n' | 'd' | 'dv'>, policy: ReferencePolicy): boolean {
+  return s.m > 1 && s.m * s.n * s.d >= policy.parallelMinMacs && inputBytes(s) <= policy.maxWorkerInputBytes;
+}
+
+/**
+ * What computing the reference adds to the process's memory at its peak, bytes, for `workers` worker threads:
+ * the output and summaries, each thread's float64 logits row, and each worker's copy of the input.
+ */
+export function referenceBytes(s: Pick<AttentionInput, 'm' | 'n' | 'd' | 'dv'>, policy: ReferencePolicy, workers: number): number {
+  if (referenceKindFor(s, policy) === 'exact-fast-path') return 4 * s.m * s.dv;
+  const threads = useWorkers(s, policy) ? workers + 1 : 1;
+  return 8 * s.m * (s.dv + summaryTop(s.m, s.n, policy)) + threads * 8 * s.n + (threads - 1) * inputBytes(s);
 }
 
 /** Row blocks [i0, i1) for `parts` threads. */
@@ -50,22 +82,12 @@ function blocks(m: number, parts: number): Array<[number, number]> {
 }
 
 /** The float64 reference, its rows split between the pool's workers and this thread. */
-async function float64Rows(input: AttentionInput, keep: boolean, pool: ReferencePool | null): Promise<{ parts: ReferenceRows[]; threads: number }> {
+async function float64Rows(input: AttentionInput, top: number, pool: ReferencePool | null): Promise<{ parts: ReferenceRows[]; threads: number }> {
   const parts = blocks(input.m, (pool?.size ?? 0) + 1);
   const local = parts.pop()!;
-  const remote = parts.map(([i0, i1], w) => pool!.rows(w, input, i0, i1, keep).catch(() => referenceRows(input, i0, i1, keep)));
-  const mine = referenceRows(input, local[0], local[1], keep);
+  const remote = parts.map(([i0, i1], w) => pool!.rows(w, input, i0, i1, top).catch(() => referenceRows(input, i0, i1, top)));
+  const mine = referenceRows(input, local[0], local[1], top);
   return { parts: [...(await Promise.all(remote)), mine], threads: parts.length + 1 };
-}
-
-function concat<T extends Float64Array | Float32Array>(parts: readonly T[], make: (len: number) => T): T {
-  const out = make(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**
@@ -81,14 +103,15 @@ export async function computeReference(
   const t0 = performance.now();
   if (referenceKindFor(input, policy) === 'exact-fast-path') {
     const out = await exactFastPath();
-    return { kind: 'exact-fast-path', out, weights: null, ms: performance.now() - t0, threads: 1 };
+    return { kind: 'exact-fast-path', out, rows: null, ms: performance.now() - t0, threads: 1 };
   }
-  const keep = input.m * input.n <= policy.maxCachedWeights;
-  const parallel = input.m > 1 && input.m * input.n * input.d >= policy.parallelMinMacs;
-  const { parts, threads } = await float64Rows(input, keep, parallel ? pool() : null);
-  const out = concat(parts.map((p) => p.out), (len) => new Float64Array(len));
-  const cached = keep ? concat(parts.map((p) => p.weights!), (len) => new Float32Array(len)) : null;
-  const n = input.n;
-  const weights = cached ? (i: number) => cached.subarray(i * n, (i + 1) * n) : (i: number) => referenceWeights(input, i);
-  return { kind: 'float64', out, weights, ms: performance.now() - t0, threads };
+  const top = summaryTop(input.m, input.n, policy);
+  const { parts, threads } = await float64Rows(input, top, useWorkers(input, policy) ? pool() : null);
+  const out = new Float64Array(input.m * input.dv);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p.out, off);
+    off += p.out.length;
+  }
+  return { kind: 'float64', out, rows: parts.flatMap((p) => p.rows), ms: performance.now() - t0, threads };
 }

@@ -17,7 +17,7 @@ import { QattnError } from '../core/errors.ts';
 import { CHARTS } from './charts/index.ts';
 import type { ChartDef, ChartSpec } from './charts/common.ts';
 import { buildReport } from './report.ts';
-import { validateResults, type ResultsDoc } from './results.ts';
+import { upgradeResults, validateResults, type ResultsDoc } from './results.ts';
 
 /** PNG pixels per SVG pixel: 2× keeps 12 px labels crisp on high-density screens and in a README. */
 export const PNG_SCALE = 2;
@@ -59,6 +59,8 @@ export function loadResults(path: string): ResultsDoc {
   } catch (err) {
     throw new QattnError(`${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // Files written before schema 2 (prepare not timed apart) are read in the schema-2 shape.
+  doc = upgradeResults(doc);
   const errors = validateResults(doc);
   if (errors.length) {
     const more = errors.length > 3 ? ` (and ${errors.length - 3} more)` : '';

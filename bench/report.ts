@@ -11,6 +11,7 @@ import type { ChartDef } from './charts/common.ts';
 import { crossoverAnalysis, formatPow2, formatSeconds, REFERENCE_N } from './charts/crossover-analysis.ts';
 import { formatCount, formatMs, formatN, formatSci } from './format.ts';
 import type { BenchRecord, OkRecord, ResultsDoc } from './results.ts';
+import { metricName } from './summary.ts';
 import { theoryChecks } from './theory.ts';
 
 /**
@@ -63,20 +64,25 @@ function summaryRows(doc: ResultsDoc): string[][] {
     const ok = mine.filter((r): r is OkRecord => r.status === 'ok').sort((a, b) => a.n - b.n);
     const last = ok[ok.length - 1];
     const fit = doc.fits.find((f) => f.workload === workload && f.method === method && f.metric === 'time');
+    const prepFit = doc.fits.find((f) => f.workload === workload && f.method === method && f.metric === 'prepareTime');
     const failed = mine.length - ok.length;
     return [
       workload, method, `${ok.length}/${mine.length}${failed ? ` (${failed} not run)` : ''}`,
-      last ? formatN(last.n) : '–', last ? formatMs(last.timing.medianMs) : '–', last ? formatSci(last.fidelity.relL2) : '–',
+      last ? formatN(last.n) : '–', last ? formatMs(last.timing.medianMs) : '–', last?.prepare ? formatMs(last.prepare.timing.medianMs) : '–',
+      last ? formatSci(last.fidelity.relL2) : '–',
       last?.fidelity.massRecall == null ? '–' : last.fidelity.massRecall.toFixed(3),
       last?.cost.oracleQueries == null ? '–' : formatCount(last.cost.oracleQueries),
       fit ? `${fit.exponent.toFixed(2)} [${fit.ci95[0].toFixed(2)}, ${fit.ci95[1].toFixed(2)}]` : '–',
+      prepFit ? `${prepFit.exponent.toFixed(2)} [${prepFit.ci95[0].toFixed(2)}, ${prepFit.ci95[1].toFixed(2)}]` : '–',
     ];
   });
 }
 
 function summarySection(doc: ResultsDoc): string {
-  const header = ['workload', 'method', 'cells ok', 'largest n', 'median time', 'relL2', 'mass recall', 'oracle calls', 'time exponent [95% CI]'];
-  return `<section id="summary"><h2>Summary</h2><p>Values at the largest n each method ran; time is one call over all queries.</p>\n${table(header, summaryRows(doc), 'num')}</section>`;
+  const header = ['workload', 'method', 'cells ok', 'largest n', 'query time', 'prepare time', 'relL2', 'mass recall', 'oracle calls',
+    'query-time exponent [95% CI]', 'prepare-time exponent [95% CI]'];
+  return '<section id="summary"><h2>Summary</h2><p>Values at the largest n each method ran; query time is one attend call over all ' +
+    `queries on a prepared KV cache, prepare time the once-per-cache work before it (medians).</p>\n${table(header, summaryRows(doc), 'num')}</section>`;
 }
 
 function crossoverSection(doc: ResultsDoc): string {
@@ -102,7 +108,7 @@ function chartSection(c: ReportChart): string {
 }
 
 function fitsSection(doc: ResultsDoc): string {
-  const rows = doc.fits.map((f) => [f.method, f.workload, f.mode, f.metric, f.exponent.toFixed(3),
+  const rows = doc.fits.map((f) => [f.method, f.workload, f.mode, metricName(f.metric), f.exponent.toFixed(3),
     `[${f.ci95[0].toFixed(3)}, ${f.ci95[1].toFixed(3)}]`, f.r2 === null ? '–' : f.r2.toFixed(3), `${formatN(f.nMin)}…${formatN(f.nMax)}`, String(f.points)]);
   const theory = theoryChecks(doc.fits).map((c) => [`${c.expectation.method} ${c.expectation.metric}`, c.expectation.expected.toFixed(1),
     c.fit ? c.fit.exponent.toFixed(3) : '–', c.status === 'n/a' ? `n/a: ${c.note ?? ''}` : c.status, c.expectation.why]);
@@ -130,7 +136,7 @@ function metaSection(doc: ResultsDoc): string {
     ['duration', m.durationMs === null ? '–' : formatMs(m.durationMs)], ['qattn', m.qattnVersion],
     ['git commit', `${m.gitCommit ?? 'not a checkout'}${m.gitDirty ? ' (uncommitted changes)' : ''}`],
     ['node', m.node], ['platform', m.platform], ['cpu', `${m.cpu} (${m.cores} cores)`],
-    ['memory', gib(m.totalMemoryBytes)], ['peak RSS', gib(m.peakRssBytes)], ['seed', String(m.seed)],
+    ['memory', gib(m.totalMemoryBytes)], ['peak RSS', gib(m.peakRssBytes)], ['memory limit', gib(m.memoryLimitBytes)], ['seed', String(m.seed)],
     ['command', `qattn bench ${m.argv.join(' ')}`], ['resumed cells', String(m.resumedCells)],
   ];
   return `<section id="meta"><h2>Run metadata</h2>\n${table(['field', 'value'], rows)}\n` +

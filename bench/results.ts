@@ -1,6 +1,6 @@
 /**
- * The results file: TypeScript types of `results.json`, validation against bench/results.schema.json (the
- * contract charts and users read), and the flattening into `results.csv`.
+ * The results file: TypeScript types of `results.json` (the source of bench/results.schema.json, which states
+ * the same contract for charts and users), its validation, and the upgrade of files written by schema 1.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
@@ -10,7 +10,11 @@ import type { Fidelity } from './score.ts';
 import type { TimingPlan, TimingStats } from './timing.ts';
 import type { BenchMode } from './workloads/types.ts';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * 2: a cell is prepared once and its queries timed apart (`timing` is query time, `prepare` the once-per-cache
+ * work); records carry their RSS; the timing plan has a query and a prepare phase.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** What identifies a cell: (workload, mode, n, method, options, seed) and the shapes they imply. */
 export interface CellIdentity {
@@ -28,7 +32,10 @@ export interface CellIdentity {
   readonly seed: number;
 }
 
-/** Hardware-independent counts, summed over queries (CostReport; null = not applicable to the method). */
+/**
+ * Hardware-independent counts of one attend call on the prepared cache, summed over its queries (CostReport;
+ * null = not applicable to the method). Once-per-cache work is counted apart, in `prepare.cost`.
+ */
 export interface CostFields {
   readonly scoreEvaluations: number | null;
   readonly oracleQueries: number | null;
@@ -38,32 +45,75 @@ export interface CostFields {
   readonly extra: Readonly<Record<string, number>>;
 }
 
+/** Counts of the once-per-cache work (PrepareCost): dot products made while preparing, and named counters. */
+export interface PrepareCostFields {
+  readonly scoreEvaluations: number;
+  readonly extra: Readonly<Record<string, number>>;
+}
+
+/**
+ * The prepare phase of a cell (Mechanism.prepare: sessions, hash tables, indexes, trees, key features), timed
+ * apart from the queries. `timing.warmupMs` is the first prepare, whose state the queries then used; with one
+ * sample (a slow prepare is run once) that first prepare is the sample.
+ */
+export interface PreparePhase {
+  readonly timing: TimingStats;
+  readonly cost: PrepareCostFields;
+}
+
+/** Resident set size around a cell, bytes. */
+export interface CellRss {
+  /**
+   * process.resourceUsage().maxRSS at the end of the cell: the process's high-water mark so far — this cell's
+   * peak or that of any earlier cell, whichever was higher (it never goes down); the sampled cell peak where
+   * that is higher (the kernel updates its high-water mark lazily).
+   */
+  readonly peakBytes: number;
+  /** RSS when the cell started: the process with the (workload, n) input and its reference already held. */
+  readonly startBytes: number;
+  /** The highest RSS sampled during this cell alone (every 10 ms, by a sampling thread); null if not sampled. */
+  readonly cellPeakBytes: number | null;
+}
+
 export interface OkRecord extends CellIdentity {
   readonly status: 'ok';
   readonly reason: null;
   /** Which execution path the mechanism took (AttentionOutput.path). */
   readonly path: string | null;
+  /** Query time: one attend call (all m queries) on the prepared cache; `warmupMs` is the first, scored call. */
   readonly timing: TimingStats;
+  /** Counts of that attend call (the scored one). */
   readonly cost: CostFields;
+  /** The once-per-cache work; null only in records upgraded from schema 1, whose `timing` included it. */
+  readonly prepare: PreparePhase | null;
   readonly fidelity: Fidelity;
   /** Modeled QPU seconds per hardware profile (quantum mechanisms only; null otherwise). */
   readonly modeledQpuSeconds: Readonly<Record<string, number>> | null;
+  /** Null only in records upgraded from schema 1. */
+  readonly rss: CellRss | null;
 }
 
 export interface FailedRecord extends CellIdentity {
-  /** `skipped`: the mechanism declared it cannot run this input; `error`: it threw (or returned NaN/Inf). */
+  /**
+   * `skipped`: the mechanism cannot run this input here (it says why), or the cell would exceed — or did
+   * exceed — the run's time budget or memory limit; `error`: it threw (or returned NaN/Inf).
+   */
   readonly status: 'skipped' | 'error';
   readonly reason: string;
   readonly path: null;
   readonly timing: null;
   readonly cost: null;
+  /** What the prepare phase measured before the cell stopped (e.g. a prepare over the time budget), or null. */
+  readonly prepare: PreparePhase | null;
   readonly fidelity: null;
   readonly modeledQpuSeconds: null;
+  readonly rss: CellRss | null;
 }
 
 export type BenchRecord = OkRecord | FailedRecord;
 
-export type FitMetric = 'time' | 'scoreEvaluations' | 'oracleQueries' | 'groverIterations' | 'samples' | 'selectedPerQuery';
+/** `time`: median query time (`timing`); `prepareTime`: median prepare time (`prepare.timing`). */
+export type FitMetric = 'time' | 'prepareTime' | 'scoreEvaluations' | 'oracleQueries' | 'groverIterations' | 'samples' | 'selectedPerQuery';
 
 /** log(metric) = intercept + exponent·log(n), least squares over nMin…nMax (natural logs). */
 export interface FitEntry {
@@ -93,6 +143,13 @@ export interface BenchConfigRecord {
   readonly quick: boolean;
   readonly fitMinN: number;
   readonly timing: TimingPlan;
+  /**
+   * A cell whose prepare or one attend would take (extrapolated from smaller n) or took longer than this is
+   * skipped, seconds (`--budget-s`); null in files from schema 1.
+   */
+  readonly budgetS: number | null;
+  /** `--max-memory-gib` in bytes, or null: the limit is then derived from the memory available at the start. */
+  readonly maxMemoryBytes: number | null;
   readonly referencePolicy: ReferencePolicy;
   readonly npy: { readonly q: string; readonly k: string; readonly v: string } | null;
 }
@@ -116,7 +173,10 @@ export interface BenchMeta {
   /** Cells taken from the journal of an interrupted run (`--resume`). */
   readonly resumedCells: number;
   readonly durationMs: number | null;
+  /** process.resourceUsage().maxRSS at the end of the run (the whole run's high-water mark). */
   readonly peakRssBytes: number | null;
+  /** The memory limit cells were checked against (predicted peak RSS), bytes; null in files from schema 1. */
+  readonly memoryLimitBytes: number | null;
 }
 
 export interface ResultsDoc {
@@ -143,4 +203,28 @@ function compile(): (doc: unknown) => string[] {
 export function validateResults(doc: unknown): string[] {
   validator ??= compile();
   return validator(doc);
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * A schema-1 document in the schema-2 shape, so results written before prepare was timed apart still open in
+ * `qattn chart` / `qattn report`: records get `prepare: null` (their `timing` included it) and `rss: null`,
+ * the timing plan becomes the query phase of a plan without a prepare phase of its own. Anything else is
+ * returned as it is (validation then says what is wrong).
+ */
+export function upgradeResults(doc: unknown): unknown {
+  if (!isObject(doc) || doc['schemaVersion'] !== 1 || !isObject(doc['meta']) || !Array.isArray(doc['records'])) return doc;
+  const meta = doc['meta'];
+  const config = isObject(meta['config']) ? meta['config'] : null;
+  const timing = config && isObject(config['timing']) ? config['timing'] : null;
+  const upgradedConfig = config && timing
+    ? { ...config, timing: { query: { ...timing, maxSamples: null }, prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0 }, large: null }, budgetS: null, maxMemoryBytes: null }
+    : config;
+  return {
+    ...doc,
+    schemaVersion: SCHEMA_VERSION,
+    meta: { ...meta, config: upgradedConfig, memoryLimitBytes: null },
+    records: doc['records'].map((r: unknown) => (isObject(r) ? { ...r, prepare: null, rss: null } : r)),
+  };
 }

@@ -7,7 +7,8 @@
  * 2. it is unfinished (`meta.finishedAt` is null in its results.json): a finished run — including the
  *    committed `results/sample/` — is never rewritten;
  * 3. the flags describe the same run: the recorded seed and configuration (methods, workloads, mode, lengths,
- *    queries, dim, causal, quick, fit-min, npy inputs) equal the new ones, and every journaled cell belongs
+ *    queries, dim, causal, quick, fit-min, npy inputs; not the limits --budget-s and --max-memory-gib, which a
+ *    resumed run may change) equal the new ones, and every journaled cell belongs
  *    to the new plan. Resuming with other flags would mix two runs in one journal, so it is refused with
  *    the fields that differ and the recorded command. (Workload and method options are part of every cell's
  *    key, so they are checked through the journal.)
@@ -58,12 +59,19 @@ export function latestRun(root: string): string | null {
 
 const show = (x: unknown): string => (Array.isArray(x) ? x.join(',') : JSON.stringify(x));
 
+/**
+ * Limits, not identity: a resumed run may raise (or lower) its time budget and memory limit — cells already
+ * journaled keep what they recorded, and only the cells still to run see the new limits.
+ */
+const LIMIT_FIELDS: ReadonlySet<string> = new Set(['budgetS', 'maxMemoryBytes']);
+
 /** Fields of `given` that differ from the recorded run, as "name: recorded X, given Y". */
 export function configDifferences(rec: { seed: number; config: BenchConfigRecord }, seed: number, given: BenchConfigRecord): string[] {
   const diffs: string[] = [];
   if (rec.seed !== seed) diffs.push(`seed: recorded ${rec.seed}, given ${seed}`);
   const keys = new Set([...Object.keys(rec.config), ...Object.keys(given)]) as Set<keyof BenchConfigRecord>;
   for (const k of keys) {
+    if (LIMIT_FIELDS.has(k)) continue;
     const a = rec.config[k], b = given[k];
     if (JSON.stringify(a) !== JSON.stringify(b)) diffs.push(`${k}: recorded ${show(a)}, given ${show(b)}`);
   }

@@ -3,14 +3,18 @@
  * fidelity.ts) and, for mechanisms that return their selected keys, mass recall and top-k recall.
  *
  * The selection metrics mean the same as attention/fidelity.ts (massOnSelected, topkOverlap) but read the
- * reference's cached weights instead of recomputing every query's distribution per mechanism, and find the
- * top-|S| threshold by quickselect (O(n)) instead of sorting all n keys — the difference between seconds and
- * minutes over a full run. Ties at the threshold count as hits up to the number of tied top-k slots (the sort
+ * reference's per-query softmax summaries (bench/reference-rows.ts) instead of recomputing every query's
+ * distribution per mechanism: O(|S|·d) per query instead of O(n·d) — the difference between seconds and
+ * minutes over a full run, and between megabytes and gigabytes at n = 2^24. Ties at the threshold count as hits up to the number of tied top-k slots (the sort
  * in topkOverlap breaks ties by index, which is arbitrary for tied weights).
  */
 import { outputFidelity } from '../attention/fidelity.ts';
 import type { AttentionInput, AttentionOutput } from '../attention/types.ts';
+import { referenceWeights } from '../attention/kernels/reference.ts';
 import type { Reference, ReferenceKind } from './reference.ts';
+import { kthLargest, weightOf, type RowSummary } from './reference-rows.ts';
+
+export { kthLargest };
 
 export interface Fidelity {
   readonly reference: ReferenceKind;
@@ -21,29 +25,6 @@ export interface Fidelity {
   readonly massRecall: number | null;
   /** Mean over queries of |S ∩ top-|S|(p*)| / |S|. */
   readonly topkRecall: number | null;
-}
-
-/** The k-th largest value of `x` (1 ≤ k ≤ x.length); reorders `x`. Hoare-style quickselect, O(n) expected. */
-export function kthLargest(x: Float64Array, k: number): number {
-  let lo = 0, hi = x.length - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = x[(lo + hi) >>> 1]!;
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (x[i]! > pivot) i++;
-      while (x[j]! < pivot) j--;
-      if (i <= j) {
-        const t = x[i]!;
-        x[i++] = x[j]!;
-        x[j--] = t;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else return x[target]!;
-  }
-  return x[target]!;
 }
 
 /** Mass on the distinct selected keys and their overlap with the exact top-|S|, for one query. */
@@ -69,12 +50,37 @@ export function selectionScores(p: ArrayLike<number>, selected: ArrayLike<number
   return { mass, overlap: (hits + Math.min(tiedHits, k - above)) / k };
 }
 
-function selectionFidelity(input: AttentionInput, ref: Reference, selected: readonly ArrayLike<number>[]): { massRecall: number; topkRecall: number } {
-  const weights = ref.weights!;
-  const scratch = new Float64Array(input.n);
+/**
+ * selectionScores from a query's softmax summary instead of its n weights: the weights of the selected keys are
+ * recomputed bit-identically (weightOf) and the top-|S| threshold read from the kept largest weights; only
+ * when |S| exceeds those is the whole row recomputed.
+ */
+export function summaryScores(input: AttentionInput, row: RowSummary, i: number, selected: ArrayLike<number>): { mass: number; overlap: number } {
+  const keys = new Set<number>();
+  for (let t = 0; t < selected.length; t++) {
+    const j = selected[t]!;
+    if (j >= 0 && j < input.n) keys.add(j);
+  }
+  const k = keys.size;
+  if (k === 0) return { mass: 0, overlap: 0 };
+  if (k > row.top.length) return selectionScores(referenceWeights(input, i), selected, new Float64Array(input.n));
+  const thr = row.top[k - 1]!;
+  let above = 0;
+  while (above < k && row.top[above]! > thr) above++;
+  let mass = 0, hits = 0, tiedHits = 0;
+  for (const j of keys) {
+    const p = weightOf(input, row, i, j);
+    mass += p;
+    if (p > thr) hits++;
+    else if (p === thr) tiedHits++;
+  }
+  return { mass, overlap: (hits + Math.min(tiedHits, k - above)) / k };
+}
+
+function selectionFidelity(input: AttentionInput, rows: readonly RowSummary[], selected: readonly ArrayLike<number>[]): { massRecall: number; topkRecall: number } {
   let mass = 0, overlap = 0;
   for (let i = 0; i < input.m; i++) {
-    const s = selectionScores(weights(i), selected[i] ?? [], scratch);
+    const s = summaryScores(input, rows[i]!, i, selected[i] ?? []);
     mass += s.mass;
     overlap += s.overlap;
   }
@@ -83,6 +89,6 @@ function selectionFidelity(input: AttentionInput, ref: Reference, selected: read
 
 export function scoreOutput(input: AttentionInput, ref: Reference, output: AttentionOutput): Fidelity {
   const f = outputFidelity(output.out, ref.out, input.dv);
-  const sel = output.selected && ref.weights ? selectionFidelity(input, ref, output.selected) : null;
+  const sel = output.selected && ref.rows ? selectionFidelity(input, ref.rows, output.selected) : null;
   return { reference: ref.kind, ...f, massRecall: sel?.massRecall ?? null, topkRecall: sel?.topkRecall ?? null };
 }

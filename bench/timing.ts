@@ -1,27 +1,74 @@
 /**
- * Wall-clock timing of one benchmark cell with tinybench.
+ * Wall-clock timing of one benchmark cell, in two phases: prepare (the once-per-cache work) and query (one
+ * attend call on the prepared cache, all m queries). Every duration is the one attention/run.ts measures around
+ * the mechanism call alone (prepareAttention / attendPrepared), so validation and refusal checks never count.
  *
- * The cell's first call is the warm-up: it JIT-compiles the mechanism's code paths, builds any lazily created
- * session (onnxruntime), and its output is the one scored for fidelity and cost — so a cell never pays for an
- * extra untimed run. Its duration then sizes the timed phase: a fixed time budget with at least `minSamples`
- * calls (big cells run a few times, small ones thousands), or a single timed call when one call already
- * exceeds `singleSampleAboveMs`. Statistics are tinybench's: median (p50) and p99 of per-call latency, and
- * rme, the 95 % relative margin of error of the mean (Student t) in percent.
+ * Query phase: the first call is the warm-up — it JIT-compiles the mechanism's per-query code, and its output
+ * is the one scored for fidelity and cost, so a cell never pays for an extra untimed run. Its duration sizes the
+ * timed phase: calls until `budgetMs` is spent and at least `minSamples` were made (at most `maxSamples`), or a
+ * single timed call when the warm-up already exceeded `singleSampleAboveMs` — so small cells take many samples
+ * and large ones few.
+ *
+ * Prepare phase: the first prepare is the one whose state the queries use. When it took at most
+ * `singleSampleAboveMs`, prepare is repeated the same way (each extra state dropped at once) and the statistics
+ * are over the repeats; otherwise — and at large n (`large`), where one prepare can take seconds and hold
+ * gigabytes — that first prepare is the one sample.
+ *
+ * Statistics: median and p99 (linear interpolation between order statistics, Hyndman & Fan type 7, as numpy's
+ * default percentile), and rme, the 95 % relative margin of error of the mean (Student t) in percent.
  */
-import { Bench } from 'tinybench';
+import { studentTQuantile } from './stats.ts';
 
-export interface TimingPlan {
-  /** Time budget of the timed phase, ms (tinybench `time`). */
+export interface PhasePlan {
+  /** Time budget of the repeated calls, ms. */
   readonly budgetMs: number;
-  /** Minimum timed calls when a call is fast enough (tinybench `iterations`). */
+  /** Minimum repeated calls when a call is fast enough. */
   readonly minSamples: number;
-  /** Above this warm-up duration (ms) only one timed call is made. */
+  /** Maximum repeated calls (null: no cap besides the budget). */
+  readonly maxSamples: number | null;
+  /** Above this first-call duration (ms) the phase is not repeated (query: one timed call; prepare: none). */
   readonly singleSampleAboveMs: number;
 }
 
-export const DEFAULT_PLAN: TimingPlan = { budgetMs: 200, minSamples: 3, singleSampleAboveMs: 1000 };
+export interface PhasePlans {
+  readonly query: PhasePlan;
+  readonly prepare: PhasePlan;
+}
+
+export interface TimingPlan extends PhasePlans {
+  /**
+   * From n = fromN on, these plans replace `query` and `prepare`: fewer samples where one call takes long and one
+   * input takes gigabytes, so the large lengths of a sweep do not take most of its time. Null: one plan for all n.
+   */
+  readonly large: (PhasePlans & { readonly fromN: number }) | null;
+}
+
+/** The phase plans for a cell with n keys. */
+export function plansAt(plan: TimingPlan, n: number): PhasePlans {
+  return plan.large && n >= plan.large.fromN ? plan.large : plan;
+}
+
+/**
+ * The default run (gaussian and needle, 2^8…2^20, every mechanism in about two minutes on two cores): a 100 ms
+ * query budget gives small cells hundreds of samples for a stable median; past 250 ms per call one timed call
+ * after the warm-up. Prepare is repeated only while it is quick (≤ 50 ms), within 50 ms. From 2^18 on, two
+ * timed attends and one prepare.
+ */
+export const DEFAULT_PLAN: TimingPlan = {
+  query: { budgetMs: 100, minSamples: 3, maxSamples: 1000, singleSampleAboveMs: 250 },
+  prepare: { budgetMs: 50, minSamples: 1, maxSamples: 20, singleSampleAboveMs: 50 },
+  large: {
+    fromN: 2 ** 18,
+    query: { budgetMs: 0, minSamples: 2, maxSamples: 2, singleSampleAboveMs: 250 },
+    prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0 },
+  },
+};
 /** `--quick`: enough samples for a stable median of small cells, not for publication. */
-export const QUICK_PLAN: TimingPlan = { budgetMs: 15, minSamples: 3, singleSampleAboveMs: 1000 };
+export const QUICK_PLAN: TimingPlan = {
+  query: { budgetMs: 15, minSamples: 3, maxSamples: 200, singleSampleAboveMs: 250 },
+  prepare: { budgetMs: 5, minSamples: 1, maxSamples: 5, singleSampleAboveMs: 20 },
+  large: null,
+};
 
 export interface TimingStats {
   readonly medianMs: number;
@@ -29,44 +76,47 @@ export interface TimingStats {
   /** Relative margin of error of the mean, percent (null with one sample). */
   readonly rme: number | null;
   readonly samples: number;
-  /** Duration of the warm-up call (not part of the statistics). */
+  /** Duration of the first call: the query warm-up (not part of the statistics), or the first prepare. */
   readonly warmupMs: number;
 }
 
-export interface Timed<T> {
-  /** What the warm-up call returned. */
-  readonly first: T;
-  readonly stats: TimingStats;
+/** The q-quantile (0 ≤ q ≤ 1) of ascending `sorted`, linear between order statistics (type 7). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (!sorted.length) throw new Error('internal: quantile of no samples');
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h), hi = Math.ceil(h);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
-/** The tinybench settings for a cell whose warm-up took `warmupMs`. */
-export function benchSettings(plan: TimingPlan, warmupMs: number): { time: number; iterations: number } {
-  if (warmupMs > plan.singleSampleAboveMs) return { time: 0, iterations: 1 };
-  return { time: plan.budgetMs, iterations: Math.max(1, plan.minSamples) };
-}
-
-/** Times `fn` (warm-up call, then tinybench). Errors from `fn` propagate. */
-export async function timeAsync<T>(fn: () => Promise<T>, plan: TimingPlan): Promise<Timed<T>> {
-  const t0 = performance.now();
-  const first = await fn();
-  const warmupMs = performance.now() - t0;
-  const bench = new Bench({ ...benchSettings(plan, warmupMs), warmup: false, throws: true });
-  // `async: true` so tinybench does not call fn once more to detect whether it returns a promise.
-  bench.add('cell', fn, { async: true });
-  await bench.run();
-  const result = bench.tasks[0]?.result;
-  if (!result || !('latency' in result)) {
-    throw result?.state === 'errored' ? result.error : new Error(`internal: tinybench task ended as ${result?.state ?? 'missing'}`);
+/** Median, p99 and rme of `samples` (ms); `warmupMs` is recorded beside them. */
+export function summarize(samples: readonly number[], warmupMs: number): TimingStats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const p = sorted.length;
+  let rme: number | null = null;
+  if (p > 1) {
+    const mean = sorted.reduce((s, x) => s + x, 0) / p;
+    const sd = Math.sqrt(sorted.reduce((s, x) => s + (x - mean) ** 2, 0) / (p - 1));
+    rme = mean > 0 ? (studentTQuantile(0.975, p - 1) * sd / Math.sqrt(p) / mean) * 100 : null;
   }
-  const lat = result.latency;
-  return {
-    first,
-    stats: {
-      medianMs: lat.p50,
-      p99Ms: lat.p99,
-      rme: lat.samplesCount > 1 && Number.isFinite(lat.rme) ? lat.rme : null,
-      samples: lat.samplesCount,
-      warmupMs,
-    },
-  };
+  return { medianMs: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), rme, samples: p, warmupMs };
+}
+
+/** Whether a phase makes another call, given what it has made. */
+function more(plan: PhasePlan, count: number, elapsedMs: number): boolean {
+  if (plan.maxSamples !== null && count >= plan.maxSamples) return false;
+  return count < plan.minSamples || elapsedMs < plan.budgetMs;
+}
+
+/**
+ * Repeats `call` (which returns the duration it measured, ms) per the plan after a first call that took
+ * `firstMs`. The query phase (`atLeastOne`) always makes one timed call — one call past the warm-up when the
+ * first exceeded `singleSampleAboveMs`; the prepare phase then makes none (its first prepare is its sample).
+ */
+export async function repeatTimed(call: () => Promise<number>, plan: PhasePlan, firstMs: number, atLeastOne: boolean): Promise<number[]> {
+  if (firstMs > plan.singleSampleAboveMs) return atLeastOne ? [await call()] : [];
+  if (atLeastOne && plan.minSamples < 1) plan = { ...plan, minSamples: 1 };
+  const samples: number[] = [];
+  const t0 = performance.now();
+  while (more(plan, samples.length, performance.now() - t0)) samples.push(await call());
+  return samples;
 }

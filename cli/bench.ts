@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QattnError } from '../core/errors.ts';
-import { buildConfig, DEFAULT_WORKLOADS, MAX_N } from '../bench/config.ts';
+import { buildConfig, DEFAULT_BUDGET_S, DEFAULT_LENGTHS, DEFAULT_WORKLOADS, MAX_N } from '../bench/config.ts';
 import { cellKey, Journal } from '../bench/journal.ts';
 import { finishMeta, startMeta } from '../bench/meta.ts';
 import { ensureDir } from '../core/fs-safe.ts';
@@ -15,7 +15,7 @@ import { progressReporter } from '../bench/progress.ts';
 import type { BenchRecord } from '../bench/results.ts';
 import { planGroups, runBench } from '../bench/runner.ts';
 import { formatSummary } from '../bench/summary.ts';
-import { HELP_FLAG, intFlag, parseFlags, processIo, type CliIo } from './args.ts';
+import { HELP_FLAG, intFlag, numberFlag, parseFlags, processIo, type CliIo } from './args.ts';
 
 export const BENCH_USAGE = `usage: qattn bench [flags]
 
@@ -24,8 +24,8 @@ Runs every registered mechanism across context lengths and scores speed and fide
   --methods a,b,…     mechanisms to run (default: all registered; see \`qattn list\`)
   --workloads a,b,…   gaussian, needle, zipf, clustered, npy (default: ${DEFAULT_WORKLOADS.join(', ')})
   --mode M            decode (m queries against n keys; default) or prefill (n × n)
-  --lengths L         n values: 4096, 2^12, ranges 2^8..2^16 (powers of two), comma-separated
-                        (default decode 2^8..2^16, prefill 2^8..2^12; max decode 2^${Math.log2(MAX_N.decode)}, prefill 2^${Math.log2(MAX_N.prefill)})
+  --lengths L         n values: 4096, 2^12, ranges 2^8..2^16 (powers of two), comma-separated (default decode
+                        2^${Math.log2(DEFAULT_LENGTHS.decode[0])}..2^${Math.log2(DEFAULT_LENGTHS.decode[1])}, prefill 2^${Math.log2(DEFAULT_LENGTHS.prefill[0])}..2^${Math.log2(DEFAULT_LENGTHS.prefill[1])}; max decode 2^${Math.log2(MAX_N.decode)}, prefill 2^${Math.log2(MAX_N.prefill)})
   --queries m         decode queries per cell (default 16)
   --dim d             head dimension (default 64)
   --causal            bottom-right aligned causal mask
@@ -35,6 +35,11 @@ Runs every registered mechanism across context lengths and scores speed and fide
                         clustered.noise, npy.head); repeatable
   --q/--k/--v FILE    .npy inputs for the npy workload, or --npy DIR holding q.npy, k.npy, v.npy
   --fit-min N         smallest n in the scaling fits when ≥ 3 lengths reach it (default 4096)
+  --budget-s S        time budget for a cell's prepare and for one attend, seconds (default ${DEFAULT_BUDGET_S}; it grows with n
+                        above 2^20, ×16 at 2^24): a cell that would exceed it (extrapolated from smaller n) or did
+                        is recorded as skipped, with the figures; one still running at 3× is stopped (--resume)
+  --max-memory-gib G  memory limit for the process's RSS (default 90 % of what is available at the start): a
+                        (workload, n) or cell predicted to exceed it is recorded as skipped, with the figures
   --out DIR           output directory (default results/<timestamp>/)
   --resume            continue an interrupted run in --out (default: the newest run under results/)
   --quick             every mechanism at a few small n with short timing: a smoke test in seconds
@@ -47,6 +52,7 @@ const FLAGS = {
   queries: { type: 'string' }, dim: { type: 'string' }, seed: { type: 'string' }, causal: { type: 'boolean' },
   opt: { type: 'string', multiple: true }, q: { type: 'string' }, k: { type: 'string' }, v: { type: 'string' },
   npy: { type: 'string' }, 'fit-min': { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+  'budget-s': { type: 'string' }, 'max-memory-gib': { type: 'string' },
   quick: { type: 'boolean' }, json: { type: 'boolean' }, 'no-charts': { type: 'boolean' }, ...HELP_FLAG,
 } as const;
 
@@ -79,6 +85,7 @@ export async function benchCommand(argv: string[], io: CliIo = processIo): Promi
     ...flags, fitMin: intFlag('fit-min', flags['fit-min'], 1, MAX_N.decode),
     queries: intFlag('queries', flags.queries, 1, 65536), dim: intFlag('dim', flags.dim, 1, 4096),
     seed: intFlag('seed', flags.seed, 0, 2 ** 32 - 1),
+    budgetS: numberFlag('budget-s', flags['budget-s'], 0.001, 1e7), maxMemoryGib: numberFlag('max-memory-gib', flags['max-memory-gib'], 0.01, 1e6),
   });
   const paths = outputPaths(outDir(flags));
   const keys = planGroups(config.plan).flatMap((g) => g.cells.map((c) => cellKey(c.identity)));
@@ -88,7 +95,7 @@ export async function benchCommand(argv: string[], io: CliIo = processIo): Promi
   const journal = new Journal(paths.journal, flags.resume === true);
   try {
     const t0 = performance.now();
-    const meta = startMeta(argv, config.plan.seed, config.record, keys.filter((k) => journal.get(k)).length);
+    const meta = startMeta(argv, config.plan.seed, config.record, keys.filter((k) => journal.get(k)).length, config.plan.limits.memoryLimitBytes);
     const soFar = (): BenchRecord[] => keys.flatMap((k) => journal.get(k) ?? []);
     const snapshot = (): void => writeResults(paths, buildDoc(meta, soFar(), config.fitMinN), false);
     // Written before the first cell, so the run's seed and configuration are on disk for --resume to check.
@@ -98,7 +105,7 @@ export async function benchCommand(argv: string[], io: CliIo = processIo): Promi
       snapshot();
     } };
     const progress = progressReporter(process.stderr, flags.json === true && !process.stderr.isTTY);
-    const records = await runBench(config.plan, sink, progress);
+    const records = await runBench(config.plan, sink, progress, paths.journal);
     progress.end();
     const doc = buildDoc(finishMeta(meta, t0), records, config.fitMinN);
     writeResults(paths, doc, true);

@@ -41,14 +41,16 @@ test('the 95 % interval covers the true exponent about 95 % of the time', () => 
   assert.ok(covered / trials > 0.91 && covered / trials < 0.99, `coverage ${covered / trials}`);
 });
 
-function rec(method: string, n: number, ms: number, oracle: number | null): OkRecord {
+function rec(method: string, n: number, ms: number, oracle: number | null, prepareMs: number | null = null): OkRecord {
   return {
     method, family: 'classical', options: {}, workload: 'gaussian', workloadOptions: {}, mode: 'decode', causal: false,
     n, m: 16, d: 64, dv: 64, seed: 0, status: 'ok', reason: null, path: null,
     timing: { medianMs: ms, p99Ms: ms, rme: 1, samples: 3, warmupMs: ms },
     cost: { scoreEvaluations: 16 * n, oracleQueries: oracle, groverIterations: null, samples: null, selectedPerQuery: null, extra: {} },
     fidelity: { reference: 'float64', relL2: 0, maxAbs: 0, cosine: 1, massRecall: null, topkRecall: null },
+    prepare: prepareMs === null ? null : { timing: { medianMs: prepareMs, p99Ms: prepareMs, rme: null, samples: 1, warmupMs: prepareMs }, cost: { scoreEvaluations: 0, extra: {} } },
     modeledQpuSeconds: null,
+    rss: null,
   };
 }
 
@@ -65,6 +67,18 @@ test('computeFits uses n ≥ fitMinN when three lengths reach it, else every len
   const evals = computeFits(records).find((f) => f.metric === 'scoreEvaluations')!;
   assert.ok(Math.abs(evals.exponent - 1) < 1e-9);
   assert.equal(computeFits(records).find((f) => f.metric === 'oracleQueries'), undefined, 'n/a metrics are not fitted');
+  assert.equal(computeFits(records).find((f) => f.metric === 'prepareTime'), undefined, 'no prepare timing, no prepare fit');
+});
+
+test('query time and prepare time are fitted apart', () => {
+  const ns = [2 ** 12, 2 ** 14, 2 ** 16, 2 ** 18];
+  // A flat query (an index lookup) on an n log n prepare (an index build).
+  const records: BenchRecord[] = ns.map((n) => rec('ann', n, 0.5, null, n * Math.log2(n) / 1e4));
+  const fits = computeFits(records);
+  const time = fits.find((f) => f.metric === 'time')!, prep = fits.find((f) => f.metric === 'prepareTime')!;
+  assert.ok(Math.abs(time.exponent) < 1e-9, `query exponent ${time.exponent}`);
+  assert.ok(prep.exponent > 1.05 && prep.exponent < 1.15, `prepare exponent ${prep.exponent}`);
+  assert.equal(prep.points, 4);
 });
 
 test('a metric missing at some lengths, skipped cells and groups of < 3 points give no fit', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { mechanismNames } from '../attention/registry.ts';
 import { buildConfig } from '../bench/config.ts';
 import { cellKey } from '../bench/journal.ts';
-import { validateResults, type BenchRecord, type ResultsDoc } from '../bench/results.ts';
+import { upgradeResults, validateResults, type BenchRecord, type ResultsDoc } from '../bench/results.ts';
 import { runBench } from '../bench/runner.ts';
 import type { CliIo } from '../cli/args.ts';
 import { benchCommand } from '../cli/bench.ts';
@@ -39,6 +39,15 @@ test('a --quick run covers every mechanism, and results.json / .csv / .jsonl agr
   assert.equal(csvRows.length, doc.records.length + 1);
   const journal = readFileSync(join(out, 'results.jsonl'), 'utf8').trimEnd().split('\n');
   assert.deepEqual(new Set(journal.map((l) => cellKey(JSON.parse(l) as BenchRecord))), new Set(doc.records.map(cellKey)));
+  // Query and prepare phases are timed and counted apart; every record says which reference scored it and its RSS.
+  for (const r of doc.records) {
+    assert.ok(r.rss && r.rss.peakBytes > 0, `${r.method} n=${r.n}: RSS recorded`);
+    if (r.status !== 'ok') continue;
+    assert.ok(r.prepare && r.prepare.timing.samples >= 1 && r.timing.samples >= 1);
+    assert.equal(typeof r.prepare.cost.scoreEvaluations, 'number');
+  }
+  assert.ok(doc.fits.some((f) => f.metric === 'prepareTime') && doc.fits.some((f) => f.metric === 'time'));
+  assert.ok(doc.meta.memoryLimitBytes! > 0);
   assert.ok(doc.meta.gitCommit === null || /^[0-9a-f]{40}$/.test(doc.meta.gitCommit));
   assert.ok(doc.meta.peakRssBytes! > 0 && doc.meta.cores >= 1);
   assert.deepEqual(doc.meta.argv, ['--quick', '--out', out, '--json', '--no-charts']);
@@ -52,7 +61,12 @@ test('a --quick run covers every mechanism, and results.json / .csv / .jsonl agr
     ['meta without createdAt', (d) => { delete d.meta.createdAt; }],
     ['bad date', (d) => { d.meta.createdAt = 'yesterday'; }],
     ['ci95 of three numbers', (d) => { d.fits[0].ci95 = [0, 1, 2]; }],
-    ['wrong schemaVersion', (d) => { d.schemaVersion = 2; }],
+    ['wrong schemaVersion', (d) => { d.schemaVersion = 3; }],
+    ['ok record without its prepare phase field', (d) => { delete d.records.find((r: BenchRecord) => r.status === 'ok').prepare; }],
+    ['prepare timing without samples', (d) => { d.records.find((r: BenchRecord) => r.status === 'ok').prepare.timing.samples = 0; }],
+    ['prepare counts mixed into an unknown field', (d) => { d.records.find((r: BenchRecord) => r.status === 'ok').prepare.cost.hashEvaluations = 3; }],
+    ['negative RSS', (d) => { d.records.find((r: BenchRecord) => r.status === 'ok').rss.peakBytes = -1; }],
+    ['unknown fit metric', (d) => { d.fits[0].metric = 'wallTime'; }],
   ];
   for (const [what, mutate] of broken) {
     const d = clone(doc);
@@ -73,4 +87,30 @@ test('the same seed gives identical fidelity and cost fields; another seed chang
   assert.deepEqual(strip(a), strip(b));
   const exactRelL2 = (rs: BenchRecord[]) => rs.filter((r) => r.method === 'exact').map((r) => r.fidelity?.relL2);
   assert.notDeepEqual(exactRelL2(a), exactRelL2(c));
+});
+
+test('a schema-1 file (prepare not timed apart) is read in the schema-2 shape; schema 1 as it is does not validate', async () => {
+  const out = join(dir, 'v1');
+  assert.equal((await quickRun(out)).code, 0);
+  const doc = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ResultsDoc;
+  const { query } = doc.meta.config.timing;
+  // What schema 1 wrote: no prepare or rss per record, a one-phase timing plan, no limits.
+  const v1 = {
+    ...doc, schemaVersion: 1,
+    meta: (({ memoryLimitBytes: _m, ...meta }) => ({
+      ...meta,
+      config: (({ budgetS: _b, maxMemoryBytes: _x, ...c }) => ({
+        ...c, timing: { budgetMs: query.budgetMs, minSamples: query.minSamples, singleSampleAboveMs: query.singleSampleAboveMs },
+        referencePolicy: { maxFloat64Macs: 2 ** 32, maxCachedWeights: 2 ** 24, parallelMinMacs: 2 ** 26 },
+      }))(meta.config),
+    }))(doc.meta),
+    records: doc.records.map(({ prepare: _p, rss: _r, ...r }) => r),
+  };
+  assert.ok(validateResults(v1).length > 0);
+  const up = upgradeResults(v1) as ResultsDoc;
+  assert.deepEqual(validateResults(up), []);
+  assert.equal(up.schemaVersion, 2);
+  assert.ok(up.records.every((r) => r.prepare === null && r.rss === null));
+  assert.equal(up.meta.config.budgetS, null);
+  assert.equal(upgradeResults(doc), doc, 'a schema-2 file is returned as it is');
 });

@@ -9,6 +9,7 @@ import { getWorkload, resolveWorkloadParams, workloadNames } from '../bench/work
 import type { WorkloadRequest } from '../bench/workloads/types.ts';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
+import { normalFloat32 } from '../bench/workloads/normal.ts';
 import { writeNpy } from '../io/npy.ts';
 
 const SYNTHETIC = ['gaussian', 'needle', 'zipf', 'clustered'];
@@ -77,11 +78,13 @@ test('zipf: mean weight by rank follows r^-alpha', () => {
 
 test('clustered: most of a query’s mass is on about n/C keys (its cluster)', () => {
   const n = 2048, C = 16;
-  for (const row of sortedWeights('clustered', req({ n, d: 64, m: 8 }), { clusters: String(C) }).rows) {
-    const top = row.slice(0, (2 * n) / C).reduce((s, x) => s + x, 0);
-    assert.ok(top > 0.9, `top 2n/C mass ${top}`);
+  // Cluster sizes are multinomial and a query's noise varies, so one query may keep less; on average > 95 %.
+  const tops = sortedWeights('clustered', req({ n, d: 64, m: 8 }), { clusters: String(C) }).rows.map((row) => {
     assert.ok(row[0]! < 0.2, 'but not a needle');
-  }
+    return row.slice(0, (2 * n) / C).reduce((s, x) => s + x, 0);
+  });
+  assert.ok(Math.min(...tops) > 0.8, `top 2n/C mass ${tops.join(', ')}`);
+  assert.ok(tops.reduce((s, x) => s + x, 0) / tops.length > 0.95, `mean top 2n/C mass ${tops.join(', ')}`);
 });
 
 test('npy workload: prefixes of the files, queries aligned with positions', () => {
@@ -110,4 +113,25 @@ test('npy workload: prefixes of the files, queries aligned with positions', () =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the ziggurat fill is N(0, sd²): moments, tails and quantiles, reproducible from the stream', () => {
+  const len = 2 ** 20;
+  const x = normalFloat32(createRng(5), len);
+  assert.deepEqual(normalFloat32(createRng(5), 1000), x.subarray(0, 1000), 'same stream, same values');
+  assert.notDeepEqual(normalFloat32(createRng(6), 1000), x.subarray(0, 1000));
+  let s1 = 0, s2 = 0, s4 = 0, beyondR = 0, below = 0;
+  for (const v of x) {
+    s1 += v; s2 += v * v; s4 += v ** 4;
+    if (Math.abs(v) > 3.442619855899) beyondR++; // the tail, sampled by Marsaglia's method
+    if (v < -1) below++;
+  }
+  // Standard errors at 2^20 draws: mean 0.001, variance 0.0014, kurtosis ~0.01; P(|x| > 3.44) = 5.76e-4 (±2.3e-5).
+  assert.ok(Math.abs(s1 / len) < 0.005, `mean ${s1 / len}`);
+  assert.ok(Math.abs(s2 / len - 1) < 0.007, `variance ${s2 / len}`);
+  assert.ok(Math.abs(s4 / len - 3) < 0.06, `fourth moment ${s4 / len}`);
+  assert.ok(Math.abs(beyondR / len - 5.763e-4) < 1.2e-4, `tail mass ${beyondR / len}`);
+  assert.ok(Math.abs(below / len - 0.158655) < 0.0018, `P(x < -1) = ${below / len}`);
+  const scaled = normalFloat32(createRng(5), 1000, 0.5);
+  assert.ok(scaled.every((v, i) => v === Math.fround(x[i]! * 0.5)), 'sd scales the same draws');
 });

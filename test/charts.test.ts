@@ -93,15 +93,22 @@ test('a run where every cell was skipped still renders every chart, each saying 
   assert.match(all.find((c) => c.def.id === 'crossover')!.svg, /no quantum records/);
 });
 
-test('time-vs-n data are the records’ medianMs per (method, n), labelled with the fitted exponent', async () => {
+test('time-vs-n data are the records’ query and prepare medians per (method, n), labelled with both fitted exponents', async () => {
   const { doc } = await quick;
-  const rows = dataOf<{ method: string; n: number; medianMs: number; label: string }>(await chart('time-vs-n'));
-  assert.equal(rows.length, ok(doc).length);
+  const rows = dataOf<{ panel: string; method: string; n: number; medianMs: number; label: string }>(await chart('time-vs-n'));
+  const query = rows.filter((x) => x.panel === 'query'), prepare = rows.filter((x) => x.panel === 'prepare');
+  assert.equal(query.length, ok(doc).length);
+  assert.equal(prepare.length, ok(doc).filter((r) => r.prepare).length);
+  assert.ok(prepare.length > 0, 'the quick run times prepare apart');
+  const exp = (x: number): string => x.toFixed(2).replace(/^-0\.00$/, '0.00');
   for (const r of ok(doc)) {
-    const row = rows.find((x) => x.method === r.method && x.n === r.n);
+    const row = query.find((x) => x.method === r.method && x.n === r.n);
     assert.equal(row?.medianMs, r.timing.medianMs, `${r.method} n=${r.n}`);
+    assert.equal(prepare.find((x) => x.method === r.method && x.n === r.n)?.medianMs, r.prepare?.timing.medianMs, `${r.method} n=${r.n} prepare`);
     const fit = doc.fits.find((f) => f.method === r.method && f.metric === 'time');
-    assert.equal(row.label, fit ? `${r.method} (t ∝ n^${fit.exponent.toFixed(2).replace(/^-0\.00$/, '0.00')})` : `${r.method} (no fit)`);
+    const prep = doc.fits.find((f) => f.method === r.method && f.metric === 'prepareTime');
+    const want = fit || prep ? `${r.method} (${fit ? `t ∝ n^${exp(fit.exponent)}` : 'query: no fit'}${prep ? `; prepare n^${exp(prep.exponent)}` : ''})` : `${r.method} (no fit)`;
+    assert.equal(row.label, want);
   }
 });
 

@@ -8,6 +8,7 @@
  * logit on its own cluster is ≈ |μ|²/√d = √d (8 at d = 64) against ~N(0, 1) elsewhere.
  */
 import { normalArray } from '../../core/rng.ts';
+import { normalFloat32 } from './normal.ts';
 import { STREAM, workloadRng } from './shared.ts';
 import { queryCount, syntheticShape, type Workload } from './types.ts';
 
@@ -35,11 +36,11 @@ export const clustered: Workload = {
         for (let t = 0; t < d; t++) x[r * d + t]! += centroids[c * d + t]!;
       }
     };
-    const q = normalArray(rng.fork(STREAM.q), m * d, noise);
-    const k = normalArray(rng.fork(STREAM.k), n * d, noise);
+    const q = normalFloat32(rng.fork(STREAM.q), m * d, noise);
+    const k = normalFloat32(rng.fork(STREAM.k), n * d, noise);
     place(k, n);
     place(q, m);
-    const v = normalArray(rng.fork(STREAM.v), n * d);
+    const v = normalFloat32(rng.fork(STREAM.v), n * d);
     return { q, k, v, m, n, d, dv: d, causal: req.causal };
   },
 };

@@ -4,7 +4,7 @@
  * every selection method (top-k, LSH, Grover): no small set of keys explains the output.
  */
 import type { AttentionInput } from '../../attention/types.ts';
-import { normalArray } from '../../core/rng.ts';
+import { normalFloat32 } from './normal.ts';
 import { STREAM, workloadRng } from './shared.ts';
 import { queryCount, syntheticShape, type Workload } from './types.ts';
 
@@ -20,9 +20,9 @@ export const gaussian: Workload = {
     const m = queryCount(req);
     const { n, d } = req;
     return {
-      q: normalArray(rng.fork(STREAM.q), m * d),
-      k: normalArray(rng.fork(STREAM.k), n * d),
-      v: normalArray(rng.fork(STREAM.v), n * d),
+      q: normalFloat32(rng.fork(STREAM.q), m * d),
+      k: normalFloat32(rng.fork(STREAM.k), n * d),
+      v: normalFloat32(rng.fork(STREAM.v), n * d),
       m, n, d, dv: d, causal: req.causal,
     };
   },

@@ -13,6 +13,7 @@
  */
 import { QattnError } from '../../core/errors.ts';
 import { normalArray, type Rng } from '../../core/rng.ts';
+import { normalFloat32 } from './normal.ts';
 import { sampleDistinct, STREAM, workloadRng } from './shared.ts';
 import { queryCount, syntheticShape, type Workload, type WorkloadRequest } from './types.ts';
 
@@ -84,13 +85,13 @@ export const needle: Workload = {
     const rng = workloadRng('needle', req);
     const s = rng.fork(STREAM.structure);
     const pool: Pool = { dirs: orthonormal(s, P, d), pos: sampleDistinct(s, n, P) };
-    const k = normalArray(rng.fork(STREAM.k), n * d);
+    const k = normalFloat32(rng.fork(STREAM.k), n * d);
     const c = needleLogit(n, P, g, mass) * Math.sqrt(g);
     pool.pos.forEach((p, t) => {
       for (let x = 0; x < d; x++) k[p * d + x] = c * pool.dirs[t]![x]!;
     });
     const q = buildQueries(rng.fork(STREAM.q), req, pool, g);
-    const v = normalArray(rng.fork(STREAM.v), n * d);
+    const v = normalFloat32(rng.fork(STREAM.v), n * d);
     return { q, k, v, m: queryCount(req), n, d, dv: d, causal: req.causal };
   },
 };

@@ -9,7 +9,7 @@
  * being identical (each has its own top keys) while preserving the power law in expectation (E e^ε is the
  * same for every key). A random reflection then spreads the salience coordinate over all d.
  */
-import { normalArray } from '../../core/rng.ts';
+import { normalFloat32 } from './normal.ts';
 import { permutation, reflectRows, STREAM, workloadRng } from './shared.ts';
 import { queryCount, syntheticShape, type Workload } from './types.ts';
 
@@ -31,13 +31,13 @@ export const zipf: Workload = {
     const rng = workloadRng('zipf', req);
     // τ such that the residual dot product over d − 1 coordinates, divided by √d, has std `jitter`.
     const tau = d > 1 ? jitter * Math.sqrt(d / (d - 1)) : 0;
-    const q = normalArray(rng.fork(STREAM.q), m * d, tau);
+    const q = normalFloat32(rng.fork(STREAM.q), m * d, tau);
     for (let i = 0; i < m; i++) q[i * d] = Math.sqrt(d);
-    const k = normalArray(rng.fork(STREAM.k), n * d, 1);
+    const k = normalFloat32(rng.fork(STREAM.k), n * d, 1);
     const rank = permutation(rng.fork(STREAM.structure), n);
     for (let j = 0; j < n; j++) k[j * d] = -alpha * Math.log(rank[j]! + 1);
     reflectRows(rng.fork(STREAM.rotation), d, q, k);
-    const v = normalArray(rng.fork(STREAM.v), n * d);
+    const v = normalFloat32(rng.fork(STREAM.v), n * d);
     return { q, k, v, m, n, d, dv: d, causal: req.causal };
   },
 };

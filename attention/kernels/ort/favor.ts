@@ -8,7 +8,10 @@
  *   The n×r feature matrix never leaves ORT: in JS the max and exp passes alone took ~0.2 s at n·r = 2^24
  *   (measured, one core), more than ORT's whole graph (~0.11 s at n = 2^16, d = dv = 64, r = 256).
  *   A masked key's shift is −∞, so its row of a is −∞ and of E is 0.
- * - 'project': a = X·W′ + shift, the log-features of the queries (and of keys a causal call adds one by one).
+ *   performer runs it on chunks of a few thousand keys (its intermediates are rows×r) and combines the chunks'
+ *   (B, Z, S) in float64, once in prepare.
+ * - 'project': a = X·W′ + shift, the log-features of the queries (and of keys a causal call adds one by one);
+ *   with a zero shift it is also `lsh`'s key projection on its hyperplanes (K·Pᵀ).
  *
  * W′ = (W·√scale)ᵀ [d×r] and shift_j = −‖x_j·√scale‖²/2 + mask_j are made in JS (float64, then rounded), so
  * a is performer's log-feature w·x′ − ‖x′‖²/2 + mask: the same math as the JS path, rounded to float32.
@@ -85,10 +88,10 @@ export function scaledFeaturesT(w: Float64Array, r: number, d: number, sqrtScale
 }
 
 /**
- * shift_j = −‖x_j·√scale‖²/2 + mask_j (float64, rounded to float32; −∞ for a masked row), or null if some
- * row has ‖x′‖² > MAX_SQ_NORM.
+ * shift_j = −‖x_j·√scale‖²/2 + mask_j (float64, rounded to float32; −∞ for a masked row) of rows 0 … rows−1 of x,
+ * or null if some row has ‖x′‖² > MAX_SQ_NORM. `mask` is indexed like the rows.
  */
-function featureShifts(x: Float32Array, rows: number, d: number, sqrtScale: number, mask?: Float32Array): Float32Array | null {
+export function featureShifts(x: Float32Array, rows: number, d: number, sqrtScale: number, mask?: Float32Array): Float32Array | null {
   const out = new Float32Array(rows);
   for (let j = 0; j < rows; j++) {
     let sq = 0;
