@@ -123,11 +123,19 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
   let attendMs: number | null = null;
   const measured = (): Measured => ({ n: identity.n, prepareMs, attendMs, footprintBytes: footprint() });
   /** Runs one call under the watchdog, which journals the cell as skipped if it never returns. */
+  const lines = new Map<string, string>();
   const watched = async <T>(what: string, phase: () => Promise<T>): Promise<T> => {
     const hard = HARD_LIMIT_FACTOR * budgetMs;
-    const reason = `${WATCHDOG_REASON}: ${what} was still running after ${formatMs(hard)} (${HARD_LIMIT_FACTOR}× ${budgetText(limits, identity.n)}) ` +
-      'and could not be interrupted, so the run was stopped there and resumed after it';
-    monitor?.arm(hard, JSON.stringify(failedRecord(identity, 'skipped', reason, null, prepare)));
+    if (monitor?.watching) {
+      let line = lines.get(what);
+      if (line === undefined) {
+        const reason = `${WATCHDOG_REASON}: ${what} was still running after ${formatMs(hard)} (${HARD_LIMIT_FACTOR}× ${budgetText(limits, identity.n)}) ` +
+          'and could not be interrupted, so the run was stopped there and resumed after it';
+        line = JSON.stringify(failedRecord(identity, 'skipped', reason, null, prepare));
+        lines.set(what, line);
+      }
+      monitor.arm(hard, line);
+    }
     try {
       return await phase();
     } finally {

@@ -6,8 +6,8 @@
  * (bench/reference-rows.ts: max, normalizer and the largest weights) for the selection metrics.
  *
  * Memory: the reference holds O(m·dv + m·top) numbers, never the m·n weights. Rows are split over the worker
- * pool only while the input is small enough to copy to a worker (structured clone: K and V are copied, and at
- * n = 2^24, d = 64 they are 8 GiB); above that the main thread computes every row.
+ * pool only while the input is small enough to copy once into shared memory for the workers (at n = 2^24,
+ * d = 64, K and V are 8 GiB); above that the main thread computes every row.
  */
 import type { AttentionInput } from '../attention/types.ts';
 import type { ReferencePool } from './reference-pool.ts';
@@ -33,7 +33,7 @@ export interface ReferencePolicy {
   readonly maxSummaryWeights: number;
   /** Split rows over the worker pool from this many multiply-adds on (below, thread start-up dominates). */
   readonly parallelMinMacs: number;
-  /** …and only while Q, K and V (copied to each worker) take at most this many bytes. */
+  /** …and only while Q, K and V (copied once into shared memory for the workers) take at most this many bytes. */
   readonly maxWorkerInputBytes: number;
 }
 
@@ -63,12 +63,12 @@ function useWorkers(s: Pick<AttentionInput, 'm' | 'n' | 'd' | 'dv'>, policy: Ref
 
 /**
  * What computing the reference adds to the process's memory at its peak, bytes, for `workers` worker threads:
- * the output and summaries, each thread's float64 logits row, and each worker's copy of the input.
+ * the output and summaries, each thread's float64 logits row, and the workers' shared copy of the input.
  */
 export function referenceBytes(s: Pick<AttentionInput, 'm' | 'n' | 'd' | 'dv'>, policy: ReferencePolicy, workers: number): number {
   if (referenceKindFor(s, policy) === 'exact-fast-path') return 4 * s.m * s.dv;
   const threads = useWorkers(s, policy) ? workers + 1 : 1;
-  return 8 * s.m * (s.dv + summaryTop(s.m, s.n, policy)) + threads * 8 * s.n + (threads - 1) * inputBytes(s);
+  return 8 * s.m * (s.dv + summaryTop(s.m, s.n, policy)) + threads * 8 * s.n + (threads > 1 ? inputBytes(s) : 0);
 }
 
 /** Row blocks [i0, i1) for `parts` threads. */
@@ -81,11 +81,20 @@ function blocks(m: number, parts: number): Array<[number, number]> {
   return out;
 }
 
+/** `a` copied into shared memory: posted to a worker it is shared, not cloned (a memcpy instead of a clone). */
+function shared(a: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
 /** The float64 reference, its rows split between the pool's workers and this thread. */
 async function float64Rows(input: AttentionInput, top: number, pool: ReferencePool | null): Promise<{ parts: ReferenceRows[]; threads: number }> {
   const parts = blocks(input.m, (pool?.size ?? 0) + 1);
   const local = parts.pop()!;
-  const remote = parts.map(([i0, i1], w) => pool!.rows(w, input, i0, i1, top).catch(() => referenceRows(input, i0, i1, top)));
+  // Every worker reads one shared copy of Q, K and V (structured cloning 512 MiB per worker took seconds).
+  const toPost = parts.length ? { ...input, q: shared(input.q), k: shared(input.k), v: shared(input.v), ...(input.mask ? { mask: shared(input.mask) } : {}) } : input;
+  const remote = parts.map(([i0, i1], w) => pool!.rows(w, toPost, i0, i1, top).catch(() => referenceRows(input, i0, i1, top)));
   const mine = referenceRows(input, local[0], local[1], top);
   return { parts: [...(await Promise.all(remote)), mine], threads: parts.length + 1 };
 }

@@ -49,17 +49,17 @@ export function plansAt(plan: TimingPlan, n: number): PhasePlans {
 }
 
 /**
- * The default run (gaussian and needle, 2^8…2^20, every mechanism in about two minutes on two cores): a 100 ms
- * query budget gives small cells hundreds of samples for a stable median; past 250 ms per call one timed call
- * after the warm-up. Prepare is repeated only while it is quick (≤ 50 ms), within 50 ms. From 2^18 on, two
- * timed attends and one prepare.
+ * The default run (gaussian and needle, 2^8…2^20, every mechanism, about two minutes on two cores): a 60 ms
+ * query budget gives small cells tens to hundreds of samples for a stable median; past 200 ms per call one timed
+ * call after the warm-up. Prepare is repeated only while it is quick (≤ 50 ms), within 50 ms. From 2^17 on,
+ * where one call of the slower mechanisms takes a second, two timed attends (one past 200 ms) and one prepare.
  */
 export const DEFAULT_PLAN: TimingPlan = {
-  query: { budgetMs: 100, minSamples: 3, maxSamples: 1000, singleSampleAboveMs: 250 },
+  query: { budgetMs: 60, minSamples: 3, maxSamples: 500, singleSampleAboveMs: 200 },
   prepare: { budgetMs: 50, minSamples: 1, maxSamples: 20, singleSampleAboveMs: 50 },
   large: {
-    fromN: 2 ** 18,
-    query: { budgetMs: 0, minSamples: 2, maxSamples: 2, singleSampleAboveMs: 250 },
+    fromN: 2 ** 17,
+    query: { budgetMs: 0, minSamples: 2, maxSamples: 2, singleSampleAboveMs: 200 },
     prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0 },
   },
 };

@@ -12,7 +12,7 @@ import { modeledQpuSeconds } from '../bench/qpu.ts';
 import { getWorkload, resolveWorkloadParams } from '../bench/workloads/index.ts';
 import { emptyCost } from '../attention/types.ts';
 import { oracleCostModel } from '../oracles/index.ts';
-import { createRng } from '../core/rng.ts';
+import { createRng, normalArray } from '../core/rng.ts';
 
 test('kthLargest agrees with sorting', () => {
   fc.assert(fc.property(fc.array(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 200 }), fc.nat(), (xs, r) => {
@@ -38,6 +38,19 @@ test('selection scores equal attention/fidelity.ts massOnSelected and topkOverla
   const p = Float64Array.from([0.4, 0.2, 0.2, 0.2]);
   assert.equal(selectionScores(p, [0, 3], new Float64Array(4)).overlap, 1);
   assert.equal(selectionScores(p, [1, 2], new Float64Array(4)).overlap, 0.5);
+});
+
+test('the bench reference rows are bit-identical to the float64 kernel with a mask, odd n and a dv not a multiple of 4', () => {
+  const rng = createRng(21);
+  const m = 5, n = 1003, d = 12, dv = 7;
+  const mask = Float32Array.from({ length: m * n }, (_, x) => (x % 97 === 0 ? -Infinity : rng.normal()));
+  const input = { q: normalArray(rng, m * d), k: normalArray(rng, n * d), v: normalArray(rng, n * dv), m, n, d, dv, mask, scale: 0.37, causal: true };
+  const { out, rows } = referenceRows(input, 0, m, 64);
+  assert.deepEqual(out, referenceAttention64(input));
+  for (let i = 0; i < m; i++) {
+    const p = referenceWeights(input, i);
+    assert.deepEqual(Array.from(p, (_, j) => weightOf(input, rows[i]!, i, j)), Array.from(p), `row ${i}`);
+  }
 });
 
 test('selection scores from a row summary equal those from the full row, also when |S| exceeds the kept top', () => {

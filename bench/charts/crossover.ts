@@ -147,7 +147,8 @@ export function alphaParts(doc: ResultsDoc, a: CrossoverAnalysis): string[] {
 
 export function crossoverSubtitle(doc: ResultsDoc, a: CrossoverAnalysis): string[] {
   const close = closeCompetitors(a, crossoverRows(a));
-  const closeLines = wrapParts(['dash-dot and squares: exact attention', ...(close.length ? [`nearly coinciding: ${close.join(', ')}`] : [])]);
+  // One part per pair, so two or more close pairs wrap instead of running past the chart's width.
+  const closeLines = wrapParts(['dash-dot and squares: exact attention', ...close.map((c, i) => (i === 0 ? `nearly coinciding: ${c}` : c))]);
   if (!a.method) {
     return ['no quantum records with modeled QPU time in this run: only the classical side is drawn',
       `(${runShape(doc)})`, 'run e.g. qattn bench --methods grover-topk,topk-exact,exact', ...closeLines, `GPU: ${GPU_REFERENCE_SOURCE}`];
