@@ -1,14 +1,15 @@
 /**
  * One benchmark cell: a mechanism with fixed options on one generated input, reached the one way every tool
  * reaches a mechanism (attention/run.ts): asked whether it is available and can run this input (checkRunnable →
- * `skipped` with its reasons), prepared once (prepareAttention: the once-per-cache work, timed and counted on its
- * own), then queried (attendPrepared: the warm-up call's output is the one scored, then timed calls — timing.ts).
+ * `skipped` with its reasons), prepared once (prepareValidated — prepareAttention without re-scanning the input
+ * the runner validated once for every cell: the once-per-cache work, timed and counted on its own), then queried
+ * (attendPrepared: the warm-up call's output is the one scored, then timed calls — timing.ts).
  * Anything a mechanism throws — or a NaN/Inf in its output — becomes an `error` record with the reason; a phase
  * over the time budget stops the cell as `skipped` with what it measured; the run goes on.
  */
 import { QattnError } from '../core/errors.ts';
 import { kvOf, queryOf } from '../attention/define.ts';
-import { attendPrepared, checkRunnable, prepareAttention } from '../attention/run.ts';
+import { attendPrepared, checkRunnable, prepareValidated } from '../attention/run.ts';
 import type { AttentionInput, AttentionOutput, CostReport, KvInput, Mechanism, Options, PrepareCost, Prepared, QueryInput } from '../attention/types.ts';
 import { formatMs } from './format.ts';
 import { budgetAt, budgetText, type Limits, type Measured } from './limits.ts';
@@ -146,14 +147,14 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
     new Stop(`${what} took ${formatMs(ms)}, over ${budgetText(limits, identity.n)}; larger n of this method are predicted from it`);
   try {
     // Prepare: the first one's state is kept for the queries; quick prepares are repeated for their statistics.
-    const first = await watched('prepare', () => prepareAttention(mech.name, kv, options));
+    const first = await watched('prepare', () => prepareValidated(mech.name, kv, options));
     const prepared: Prepared = first.prepared;
     prepareMs = first.ms;
     if (first.ms > budgetMs) {
       prepare = { timing: summarize([first.ms], first.ms), cost: prepareCostFields(prepared.cost) };
       throw over('prepare', first.ms);
     }
-    const again = async (): Promise<number> => (await watched('a repeated prepare', () => prepareAttention(mech.name, kv, options))).ms;
+    const again = async (): Promise<number> => (await watched('a repeated prepare', () => prepareValidated(mech.name, kv, options))).ms;
     const repeats = await repeatTimed(again, plan.prepare, first.ms, false);
     prepare = { timing: summarize(repeats.length ? repeats : [first.ms], first.ms), cost: prepareCostFields(prepared.cost) };
 
@@ -169,7 +170,7 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
       status: 'ok',
       reason: null,
       path: warm.output.path ?? null,
-      timing: summarize(samples, warm.ms),
+      timing: summarize(samples.length ? samples : [warm.ms], warm.ms),
       cost: costFields(warm.output.cost),
       prepare,
       fidelity: scoreOutput(input, ref, warm.output),

@@ -26,11 +26,12 @@ export const MAX_N: Record<BenchMode, number> = { decode: 2 ** 24, prefill: 2 **
 export const DEFAULT_WORKLOADS = ['gaussian', 'needle'];
 /**
  * Default per-phase time budget, seconds: a prepare (an index build, a session) or one attend call that would
- * take — or took — longer is skipped with the figures. 10 s up to 2^20 keys keeps the default run near two
- * minutes on two cores; above 2^20 the budget grows with n (limits.ts budgetAt: 160 s at 2^24), so a prepare
- * linear in n at up to ~10 µs per key runs at every length.
+ * take — or took — longer is skipped with the figures. 5 s up to 2^20 keys keeps the default run near two
+ * minutes on two cores (a slower phase at n ≤ 2^20 would take a large share of it: raise --budget-s for a
+ * thorough run); above 2^20 the budget grows with n (limits.ts budgetAt: 80 s at 2^24), so a prepare linear
+ * in n at up to ~5 µs per key runs at every length.
  */
-export const DEFAULT_BUDGET_S = 10;
+export const DEFAULT_BUDGET_S = 5;
 
 /** Flag values as parsed by cli/bench.ts (strings, as typed). */
 export interface BenchFlags {

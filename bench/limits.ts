@@ -83,7 +83,7 @@ export interface Limits {
 
 /**
  * Above this n the budget grows in proportion to n: a prepare or attend that is linear in n at the same speed per
- * key stays within it at every length (with the default 10 s: 160 s at 2^24), while the default run, which stops
+ * key stays within it at every length (with the default 5 s: 80 s at 2^24), while the default run, which stops
  * at 2^20, keeps one fixed budget.
  */
 export const BUDGET_SCALES_FROM = 2 ** 20;

@@ -219,7 +219,16 @@ export function upgradeResults(doc: unknown): unknown {
   const config = isObject(meta['config']) ? meta['config'] : null;
   const timing = config && isObject(config['timing']) ? config['timing'] : null;
   const upgradedConfig = config && timing
-    ? { ...config, timing: { query: { ...timing, maxSamples: null }, prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0 }, large: null }, budgetS: null, maxMemoryBytes: null }
+    ? {
+      ...config,
+      // Schema 1 always made at least one timed call after the warm-up: no warm-up-only threshold.
+      timing: {
+        query: { ...timing, maxSamples: null },
+        prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0 },
+        large: null,
+      },
+      budgetS: null, maxMemoryBytes: null,
+    }
     : config;
   return {
     ...doc,

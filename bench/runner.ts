@@ -15,7 +15,7 @@
 import { availableParallelism } from 'node:os';
 import { kvOf, queryOf } from '../attention/define.ts';
 import { releaseSessions } from '../attention/kernels/ort/sessions.ts';
-import { attendPrepared, prepareAttention, runAttention } from '../attention/run.ts';
+import { attendPrepared, prepareValidated, runAttention } from '../attention/run.ts';
 import type { AttentionInput, Mechanism, Options } from '../attention/types.ts';
 import { validateInput } from '../attention/validate.ts';
 import { failedRecord, HARD_LIMIT_FACTOR, reasonOf, runCell, WATCHDOG_REASON, type CellSpec } from './cell.ts';
@@ -229,7 +229,7 @@ async function calibrate(g: Group, cells: readonly CellSpec[], ctx: RunContext):
       monitor.start();
       try {
         monitor.arm(hard, line);
-        const { prepared, ms: prepareMs } = await prepareAttention(c.mech.name, kvOf(input), c.options);
+        const { prepared, ms: prepareMs } = await prepareValidated(c.mech.name, kvOf(input), c.options);
         monitor.arm(hard, line);
         const { ms: attendMs } = await attendPrepared(prepared, queryOf(input));
         const peak = monitor.peak();

@@ -44,12 +44,12 @@ const FIT_FROM = 2 ** 16;
 
 /** Five timed attends after the warm-up, one prepare; from 2^21 on two timed attends. */
 const SCALE_PLAN: TimingPlan = {
-  query: { budgetMs: 0, minSamples: 5, maxSamples: 5, singleSampleAboveMs: 1e12 },
-  prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0 },
+  query: { budgetMs: 0, minSamples: 5, maxSamples: 5, singleSampleAboveMs: 1e12, warmupOnlyAboveMs: 1e12 },
+  prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0, warmupOnlyAboveMs: 0 },
   large: {
     fromN: 2 ** 21,
-    query: { budgetMs: 0, minSamples: 2, maxSamples: 2, singleSampleAboveMs: 1e12 },
-    prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0 },
+    query: { budgetMs: 0, minSamples: 2, maxSamples: 2, singleSampleAboveMs: 1e12, warmupOnlyAboveMs: 1e12 },
+    prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0, warmupOnlyAboveMs: 0 },
   },
 };
 

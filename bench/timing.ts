@@ -6,8 +6,8 @@
  * Query phase: the first call is the warm-up — it JIT-compiles the mechanism's per-query code, and its output
  * is the one scored for fidelity and cost, so a cell never pays for an extra untimed run. Its duration sizes the
  * timed phase: calls until `budgetMs` is spent and at least `minSamples` were made (at most `maxSamples`), or a
- * single timed call when the warm-up already exceeded `singleSampleAboveMs` — so small cells take many samples
- * and large ones few.
+ * single timed call when the warm-up already exceeded `singleSampleAboveMs`, or none — the warm-up being the
+ * sample — past `warmupOnlyAboveMs`: small cells take many samples and large ones few.
  *
  * Prepare phase: the first prepare is the one whose state the queries use. When it took at most
  * `singleSampleAboveMs`, prepare is repeated the same way (each extra state dropped at once) and the statistics
@@ -28,6 +28,12 @@ export interface PhasePlan {
   readonly maxSamples: number | null;
   /** Above this first-call duration (ms) the phase is not repeated (query: one timed call; prepare: none). */
   readonly singleSampleAboveMs: number;
+  /**
+   * Query phase: above this warm-up duration (ms) no timed call is made and the warm-up is the one sample — at
+   * a second or more per call, JIT compilation and first-run set-up are below a percent of it. Absent (plans
+   * recorded before it existed): never.
+   */
+  readonly warmupOnlyAboveMs?: number;
 }
 
 export interface PhasePlans {
@@ -49,24 +55,25 @@ export function plansAt(plan: TimingPlan, n: number): PhasePlans {
 }
 
 /**
- * The default run (gaussian and needle, 2^8…2^20, every mechanism, about two minutes on two cores): a 60 ms
+ * The default run (gaussian and needle, 2^8…2^20, every mechanism, under two minutes on two cores): a 30 ms
  * query budget gives small cells tens to hundreds of samples for a stable median; past 200 ms per call one timed
- * call after the warm-up. Prepare is repeated only while it is quick (≤ 50 ms), within 50 ms. From 2^17 on,
- * where one call of the slower mechanisms takes a second, two timed attends (one past 200 ms) and one prepare.
+ * call after the warm-up, past 1 s the warm-up alone. Prepare is repeated only while it is quick (≤ 20 ms),
+ * within 20 ms. From 2^17 on, where one call of the slower mechanisms takes a second, one timed attend after
+ * the warm-up and one prepare.
  */
 export const DEFAULT_PLAN: TimingPlan = {
-  query: { budgetMs: 60, minSamples: 3, maxSamples: 500, singleSampleAboveMs: 200 },
-  prepare: { budgetMs: 50, minSamples: 1, maxSamples: 20, singleSampleAboveMs: 50 },
+  query: { budgetMs: 30, minSamples: 3, maxSamples: 300, singleSampleAboveMs: 200, warmupOnlyAboveMs: 1000 },
+  prepare: { budgetMs: 20, minSamples: 1, maxSamples: 10, singleSampleAboveMs: 20, warmupOnlyAboveMs: 0 },
   large: {
     fromN: 2 ** 17,
-    query: { budgetMs: 0, minSamples: 2, maxSamples: 2, singleSampleAboveMs: 200 },
-    prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0 },
+    query: { budgetMs: 0, minSamples: 1, maxSamples: 1, singleSampleAboveMs: 200, warmupOnlyAboveMs: 1000 },
+    prepare: { budgetMs: 0, minSamples: 0, maxSamples: 0, singleSampleAboveMs: 0, warmupOnlyAboveMs: 0 },
   },
 };
 /** `--quick`: enough samples for a stable median of small cells, not for publication. */
 export const QUICK_PLAN: TimingPlan = {
-  query: { budgetMs: 15, minSamples: 3, maxSamples: 200, singleSampleAboveMs: 250 },
-  prepare: { budgetMs: 5, minSamples: 1, maxSamples: 5, singleSampleAboveMs: 20 },
+  query: { budgetMs: 15, minSamples: 3, maxSamples: 200, singleSampleAboveMs: 250, warmupOnlyAboveMs: 1000 },
+  prepare: { budgetMs: 5, minSamples: 1, maxSamples: 5, singleSampleAboveMs: 20, warmupOnlyAboveMs: 0 },
   large: null,
 };
 
@@ -76,7 +83,10 @@ export interface TimingStats {
   /** Relative margin of error of the mean, percent (null with one sample). */
   readonly rme: number | null;
   readonly samples: number;
-  /** Duration of the first call: the query warm-up (not part of the statistics), or the first prepare. */
+  /**
+   * Duration of the first call: the query warm-up (not part of the statistics unless it is their one sample,
+   * past `warmupOnlyAboveMs`), or the first prepare (the one sample of a prepare that is not repeated).
+   */
   readonly warmupMs: number;
 }
 
@@ -109,10 +119,12 @@ function more(plan: PhasePlan, count: number, elapsedMs: number): boolean {
 
 /**
  * Repeats `call` (which returns the duration it measured, ms) per the plan after a first call that took
- * `firstMs`. The query phase (`atLeastOne`) always makes one timed call — one call past the warm-up when the
- * first exceeded `singleSampleAboveMs`; the prepare phase then makes none (its first prepare is its sample).
+ * `firstMs`. The query phase (`atLeastOne`) makes at least one timed call — one past the warm-up when the first
+ * exceeded `singleSampleAboveMs` — unless the warm-up exceeded `warmupOnlyAboveMs` ([]: the warm-up is the
+ * sample); the prepare phase makes none past `singleSampleAboveMs` (its first prepare is its sample).
  */
 export async function repeatTimed(call: () => Promise<number>, plan: PhasePlan, firstMs: number, atLeastOne: boolean): Promise<number[]> {
+  if (atLeastOne && firstMs > (plan.warmupOnlyAboveMs ?? Infinity)) return [];
   if (firstMs > plan.singleSampleAboveMs) return atLeastOne ? [await call()] : [];
   if (atLeastOne && plan.minSamples < 1) plan = { ...plan, minSamples: 1 };
   const samples: number[] = [];
