@@ -146,17 +146,51 @@ test('cost counts the dot products actually needed; exhaustive options are empty
   assert.deepEqual(exact.exhaustiveOptions(100), {});
 });
 
-test('ORT limits: materialising graphs refuse beyond ORT_MAX_SCORES, the fused path does not', () => {
+test('ORT limits: beyond ORT_MAX_SCORES, prefill without mask takes fused MHA and everything else key blocks', () => {
   const none = new Float32Array(0);
   const shape = (m: number, n: number, extra: Partial<AttentionInput> = {}): AttentionInput => ({ q: none, k: none, v: none, m, n, d: 64, dv: 64, ...extra });
   const big = shape(16, 1 << 23); // decode over 2^23 keys: 2^27 scores
+  assert.equal(planOrt(big).sig.kind, 'lse', 'decode: key blocks, not MHA (MHA copies K and V)');
   assert.equal(planOrt(big).materialisesScores, false);
   assert.equal(ortCannotRunReason(big), null);
-  const causal = shape(4096, 1 << 15, { causal: true });
+  const prefill = shape(4096, 1 << 15);
   assert.ok(4096 * (1 << 15) > ORT_MAX_SCORES);
-  assert.match(ortCannotRunReason(causal) ?? '', /limit .*path=streaming/);
-  assert.deepEqual(exact.notSupportedReasons(causal, resolveOptions(exact, { path: 'ort' })), [ortCannotRunReason(causal)]);
-  assert.deepEqual(exact.notSupportedReasons(causal, resolveOptions(exact)), []);
+  assert.equal(planOrt(prefill).sig.kind, 'mha');
+  const causal = shape(4096, 1 << 15, { causal: true });
+  assert.equal(planOrt(causal).sig.kind, 'lse');
+  assert.equal(ortCannotRunReason(causal), null);
+  assert.match(ortCannotRunReason(causal, 'decomposed') ?? '', /limit .*path=auto/);
+  assert.deepEqual(exact.notSupportedReasons(causal, resolveOptions(exact, { path: 'ort' })), []);
+});
+
+test('key blocks (split-K lse graph) match the float64 reference: masks, causal cuts, empty blocks', async () => {
+  const n = 300, d = 16;
+  const row = new Float32Array(n).fill(-Infinity, 0, 150); // the first blocks see nothing
+  row[7] = 0.5;
+  const full = normalArray(createRng(31), 5 * n);
+  full.fill(-Infinity, 2 * n, 3 * n); // query 2 sees no key
+  const cases: [string, AttentionInput][] = [
+    ['decode', randomInput(30, 16, n, d, 8)],
+    ['one query', randomInput(30, 1, n, d, 8)],
+    ['row mask', randomInput(32, 5, n, d, 8, { mask: row })],
+    ['full mask, a fully masked row', randomInput(33, 5, n, d, 8, { mask: full })],
+    ['causal m < n', randomInput(34, 40, n, d, 8, { causal: true })],
+    ['causal prefill', randomInput(35, n, n, d, 8, { causal: true })],
+    ['causal with mask', randomInput(36, 5, n, d, 8, { causal: true, mask: full })],
+  ];
+  for (const [what, input] of cases) {
+    const blockScores = input.m * 37; // 37 keys per block: uneven last block, blocks around the causal cut
+    const r = await ortAttention(input, undefined, 1, undefined, blockScores);
+    assert.equal(r.path, 'ort-blocked', what);
+    assert.ok(maxAbs(r.out, referenceAttention64(input)) <= TOL, `${what}: max abs ${maxAbs(r.out, referenceAttention64(input))}`);
+  }
+  const masked = await ortAttention(cases[3]![1], undefined, 1, undefined, 5 * 37);
+  assert.ok(masked.out.subarray(2 * 8, 3 * 8).every((x) => x === 0), 'a fully masked row is 0');
+  const huge = randomInput(37, 3, 50, d, 8);
+  huge.k[5 * d] = 1e30; // float32 overflow in one block: NaN, which exact's output check catches
+  huge.q.fill(1e10, 0, d);
+  const o = await ortAttention(huge, undefined, 1, undefined, 3 * 16);
+  assert.ok(Number.isNaN(o.out[0]!), 'overflow is not hidden');
 });
 
 test('sessions are cached per signature and shared across shapes', async () => {
@@ -165,8 +199,9 @@ test('sessions are cached per signature and shared across shapes', async () => {
   const before = cachedSessionCount();
   await exact.attend(randomInput(20, 17, 33, 16, 4), resolveOptions(exact)); // scale 1/√16: a new signature
   await exact.attend(randomInput(21, 30, 30, 8, 8), resolveOptions(exact)); // first signature, other shape
-  // prepare builds every mask-free signature of a scale (mha and decomposed, causal or not): 4 per new scale.
-  assert.equal(cachedSessionCount(), before + 4, 'only the new scale adds sessions');
+  // prepare builds every mask-free signature of a scale (mha and decomposed, causal or not) and the key-block
+  // graph: 5 per new scale.
+  assert.equal(cachedSessionCount(), before + 5, 'only the new scale adds sessions');
 });
 
 test('prepare binds K and V once and builds the mask-free sessions: attends of any shape add none', { skip: ortCannotRunReason(randomInput(0, 1, 1, 1, 1)) ?? false }, async () => {
@@ -175,7 +210,7 @@ test('prepare binds K and V once and builds the mask-free sessions: attends of a
   const base = randomInput(23, n, n, d, d);
   const { prepared } = await prepareAttention('exact', kvOf(base));
   const built = cachedSessionCount();
-  assert.equal(built, 4, 'mha and decomposed, causal or not');
+  assert.equal(built, 5, 'mha and decomposed, causal or not, and the key-block graph');
   const queries: [string, AttentionInput, string][] = [
     ['decode', { ...base, q: base.q.subarray(0, 3 * d), m: 3 }, 'ort-decomposed'],
     ['prefill', base, 'ort-mha'],

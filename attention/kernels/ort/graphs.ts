@@ -13,13 +13,18 @@
  * - 'decomposed': Gemm(Q, K, mask; alpha = scale, transB) → [bottom-right causal] → Softmax → MatMul(·, V),
  *   plain opset-17 ops. The mask input is [bm, n] with bm ∈ {1, m} (Gemm broadcasts C), and causal keeps
  *   key j for query i iff j ≤ i + (n − m), via Trilu(k = n − m) on a boolean all-true [m, n] tensor then Where.
+ * - 'lse': one key block of a split-K softmax (flash-decoding: Dao et al., "Flash-Decoding for long-context
+ *   inference", 2023; the merge is the online-softmax rescaling of Milakov & Gimelshein, arXiv 1805.02867):
+ *   Gemm(Q, K_b, mask_b) → row max mx → e = Exp(s − mx) → o = (e·V_b) / Σe, with mx and Σe as outputs, so the
+ *   caller merges blocks as O = Σ_b w_b·o_b / Σ_b w_b, w_b = Σe_b·exp(mx_b − max_b mx_b). No causal node: the
+ *   caller passes causal cuts in the mask block (kernels/ort/attention.ts).
  */
 import {
   DataType, attr, encodeModel, graph, model, node, opset, tensor, tensorValueInfo,
 } from '../../../onnx/index.ts';
 import type { NodeProto, TensorProto, ValueInfoProto } from '../../../onnx/index.ts';
 
-export type OrtGraphKind = 'mha' | 'decomposed';
+export type OrtGraphKind = 'mha' | 'decomposed' | 'lse';
 
 /** What a session is built for; everything else about the input is a symbolic dimension. */
 export interface OrtSignature {
@@ -112,8 +117,37 @@ function decomposedGraph(sig: OrtSignature): { nodes: NodeProto[]; inputs: Value
   return { nodes, inputs, outputs: [tensorValueInfo('o', DataType.FLOAT, ['m', 'dv'])], initializers };
 }
 
+function lseGraph(sig: OrtSignature): { nodes: NodeProto[]; inputs: ValueInfoProto[]; outputs: ValueInfoProto[]; initializers: TensorProto[] } {
+  const inputs = [
+    tensorValueInfo('q', DataType.FLOAT, ['m', 'd']),
+    tensorValueInfo('k', DataType.FLOAT, ['n', 'd']),
+    tensorValueInfo('v', DataType.FLOAT, ['n', 'dv']),
+  ];
+  const gemmInputs = ['q', 'k'];
+  if (sig.hasBias) {
+    inputs.push(tensorValueInfo('bias', DataType.FLOAT, ['bm', 'n']));
+    gemmInputs.push('bias');
+  }
+  const initializers = [tensor('axis1', [1], new BigInt64Array([1n]))];
+  const nodes = [
+    node('Gemm', gemmInputs, ['s'], { attributes: [attr.float('alpha', sig.scale), attr.int('transB', 1)] }),
+    node('ReduceMax', ['s'], ['mx'], { attributes: [attr.ints('axes', [1]), attr.int('keepdims', 1)] }),
+    node('Sub', ['s', 'mx'], ['z']),
+    node('Exp', ['z'], ['e']),
+    node('ReduceSum', ['e', 'axis1'], ['sum'], { attributes: [attr.int('keepdims', 1)] }),
+    node('MatMul', ['e', 'v'], ['ou']),
+    node('Div', ['ou', 'sum'], ['o']),
+  ];
+  const outputs = [
+    tensorValueInfo('o', DataType.FLOAT, ['m', 'dv']),
+    tensorValueInfo('mx', DataType.FLOAT, ['m', 1]),
+    tensorValueInfo('sum', DataType.FLOAT, ['m', 1]),
+  ];
+  return { nodes, inputs, outputs, initializers };
+}
+
 /** The serialized model for a signature. */
 export function buildAttentionModel(sig: OrtSignature): Uint8Array {
-  const g = sig.kind === 'mha' ? { initializers: [], ...mhaGraph(sig) } : decomposedGraph(sig);
+  const g = sig.kind === 'mha' ? { initializers: [], ...mhaGraph(sig) } : sig.kind === 'lse' ? lseGraph(sig) : decomposedGraph(sig);
   return encodeModel(model({ graph: graph({ name: `qattn_exact_${sig.kind}`, ...g }), opsets: OPSETS }));
 }
