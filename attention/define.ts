@@ -6,6 +6,7 @@
  * every mechanism the same way (attention/run.ts).
  */
 import type {
+  Tolerance,
   AttentionInput, AttentionOutput, KvInput, Mechanism, OptionDecls, Options, OptionValues, Prepared, PrepareCost, QueryInput,
 } from './types.ts';
 import { emptyPrepareCost } from './types.ts';
@@ -16,7 +17,15 @@ export interface PreparedState<S> {
   readonly cost?: PrepareCost;
 }
 
-type Shared = Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported' | 'attend' | 'options' | 'exhaustiveOptions' | 'notSupportedReasons'>;
+type Shared = Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported' | 'attend' | 'options' | 'exhaustiveOptions' | 'notSupportedReasons' | 'tolerance'>;
+
+/**
+ * The tolerance as a definition declares it: the exhaustive setting's options sit inside the 'exhaustive'
+ * case, so a bound always comes with the setting it holds in (and 'none' has neither).
+ */
+export type DefTolerance<O extends OptionDecls> =
+  | (Extract<Tolerance, { kind: 'exhaustive' }> & { options(n: number): Partial<OptionValues<O>> })
+  | Extract<Tolerance, { kind: 'none' }>;
 
 /** A prepared cache whose options are typed from the mechanism's declaration. */
 export type TypedPrepared<S, O extends OptionDecls> = Omit<Prepared<S>, 'options'> & { readonly options: OptionValues<O> };
@@ -27,7 +36,7 @@ export type TypedPrepared<S, O extends OptionDecls> = Omit<Prepared<S>, 'options
  */
 export interface TwoPhaseDef<S, O extends OptionDecls> extends Shared {
   readonly options: O;
-  exhaustiveOptions(n: number): Partial<OptionValues<O>> | null;
+  readonly tolerance: DefTolerance<O>;
   notSupportedReasons(input: AttentionInput, options: OptionValues<O>): string[];
   prepare(kv: KvInput, options: OptionValues<O>): Promise<PreparedState<S>> | PreparedState<S>;
   attend(prepared: TypedPrepared<S, O>, query: QueryInput): Promise<AttentionOutput>;
@@ -111,7 +120,7 @@ const addCost = (a: PrepareCost, b: PrepareCost | undefined): PrepareCost => {
 
 /** A Mechanism from its two phases (see the module comment). Getters of `def` (e.g. a live summary) stay getters. */
 export function defineMechanism<S, const O extends OptionDecls>(def: TwoPhaseDef<S, O>): Mechanism {
-  const { prepare: _p, attend: _a, append: _x, exhaustiveOptions: _e, notSupportedReasons: _n, ...shared } = Object.getOwnPropertyDescriptors(def);
+  const { prepare: _p, attend: _a, append: _x, tolerance: _t, notSupportedReasons: _n, ...shared } = Object.getOwnPropertyDescriptors(def);
   const mech = Object.defineProperties({}, shared) as Mechanism;
   // The one cast between the typed definition and the erased registry interface: resolveOptions has filled in
   // and checked every declared option, so Options are OptionValues<O> here.
@@ -129,8 +138,10 @@ export function defineMechanism<S, const O extends OptionDecls>(def: TwoPhaseDef
     const r = def.append ? await def.append(prev, kv, kNew, vNew) : await def.prepare(kv, prev.options);
     return { ...p, kv, state: r.state, cost: def.append ? addCost(p.cost, r.cost) : r.cost ?? emptyPrepareCost() };
   };
+  const tol = def.tolerance;
   const props: Partial<Mechanism> = {
-    exhaustiveOptions: (n: number) => def.exhaustiveOptions(n) as Options | null,
+    tolerance: tol.kind === 'exhaustive' ? { kind: tol.kind, relL2: tol.relL2, note: tol.note } : { kind: tol.kind, note: tol.note },
+    exhaustiveOptions: (n: number) => (tol.kind === 'exhaustive' ? (tol.options(n) as Options) : null),
     notSupportedReasons: (input: AttentionInput, options: Options) => def.notSupportedReasons(input, typed(options)),
     prepare,
     attendPrepared,

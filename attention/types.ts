@@ -140,13 +140,20 @@ export type Options = Readonly<Record<string, OptionValue>>;
 
 export type Family = 'exact' | 'quantum' | 'dequantized' | 'classical';
 
-/** A mechanism's declared accuracy against exact float64 attention. */
-export interface Tolerance {
-  /** Max relative L2 (Frobenius) error of O in the exhaustive setting (`exhaustiveOptions`). */
-  readonly exhaustiveRelL2: number;
-  /** What the tolerance means for this mechanism, in one sentence. */
-  readonly note: string;
-}
+/**
+ * A mechanism's declared accuracy against exact float64 attention: a relative-L2 bound in its exhaustive
+ * setting (`exhaustiveOptions`, e.g. k = n), or none where no setting reproduces exact attention (sampling
+ * and random-feature methods) — a tagged union, so a bound without a setting cannot be declared.
+ */
+export type Tolerance =
+  | {
+    readonly kind: 'exhaustive';
+    /** Max relative L2 (Frobenius) error of O in the exhaustive setting. */
+    readonly relL2: number;
+    /** What the tolerance means for this mechanism, in one sentence. */
+    readonly note: string;
+  }
+  | { readonly kind: 'none'; readonly note: string };
 
 /** One attention mechanism, registered by name. */
 export interface Mechanism {
@@ -165,7 +172,7 @@ export interface Mechanism {
   readonly costFields: CostFields;
   /**
    * Option values that make the mechanism attend to every key (k = n, or its equivalent), so its output
-   * should match exact attention within `tolerance.exhaustiveRelL2`; null if there is no such setting.
+   * should match exact attention within `tolerance.relL2` (kind 'exhaustive'); null for kind 'none'.
    */
   exhaustiveOptions(n: number): Options | null;
   /**

@@ -23,7 +23,7 @@ export interface MechanismInfo {
   readonly options: ReadonlyArray<OptionSpec & { readonly text: string }>;
   /** Each cost field and how it combines over heads (sum, mean or max). */
   readonly costFields: CostFields;
-  /** exhaustiveRelL2 is Infinity for mechanisms without an exhaustive setting; JSON prints that as null. */
+  /** The declared tolerance: { kind: 'exhaustive', relL2, note } or { kind: 'none', note }. */
   readonly tolerance: Tolerance;
 }
 
@@ -36,7 +36,7 @@ export function mechanismInfo(m: Mechanism): MechanismInfo {
     reference: m.reference ?? null,
     options: optionSpecs(m).map((o) => ({ ...o, text: describeOption(o) })),
     costFields: { ...m.costFields },
-    tolerance: { exhaustiveRelL2: m.tolerance.exhaustiveRelL2, note: m.tolerance.note },
+    tolerance: { ...m.tolerance },
   };
 }
 
@@ -48,8 +48,7 @@ export function formatMechanism(info: MechanismInfo): string {
   const fields = Object.entries(info.costFields).map(([name, heads]) => `${name} (${heads})`);
   lines.push(`  cost fields (over heads): ${fields.length ? fields.join(', ') : 'none'}`);
   const tol = info.tolerance;
-  // Infinity means "no exhaustive setting"; --json prints it as null (JSON has no Infinity).
-  const bound = Number.isFinite(tol.exhaustiveRelL2) ? `exhaustive relative L2 <= ${tol.exhaustiveRelL2}` : 'no exhaustive bound';
+  const bound = tol.kind === 'exhaustive' ? `exhaustive relative L2 <= ${tol.relL2}` : 'no exhaustive bound';
   lines.push(`  tolerance: ${bound} (${tol.note})`);
   if (info.reference) lines.push(`  reference: ${info.reference}`);
   return lines.join('\n');

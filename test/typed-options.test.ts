@@ -19,8 +19,7 @@ test('declared options type every options argument of a mechanism', async () => 
   const seen: OptionValues<typeof OPTIONS>[] = [];
   const mech = defineMechanism({
     name: 'typed-fake', family: 'classical', summary: 'test double', costFields: { scoreEvaluations: 'sum' },
-    tolerance: { exhaustiveRelL2: 0, note: 'test double' }, options: OPTIONS,
-    exhaustiveOptions: (n) => ({ k: n }),
+    tolerance: { kind: 'exhaustive', relL2: 0, note: 'test double', options: (n: number) => ({ k: n }) }, options: OPTIONS,
     notSupportedReasons: (_input, o) => {
       // @ts-expect-error — 'kk' is not a declared option
       void o.kk;
@@ -42,11 +41,25 @@ test('declared options type every options argument of a mechanism', async () => 
     },
   });
   void (() => defineMechanism({
-    name: 'typed-fake-2', family: 'classical', summary: 'test double', costFields: {}, tolerance: { exhaustiveRelL2: 0, note: 'x' },
+    name: 'typed-fake-2', family: 'classical', summary: 'test double', costFields: {},
+    // @ts-expect-error — exhaustive options are typed too: k is a number
+    tolerance: { kind: 'exhaustive', relL2: 0, note: 'x', options: () => ({ k: 'all' }) },
     options: OPTIONS, notSupportedReasons: () => [], prepare: () => ({ state: 0 }),
     attend: async () => ({ out: new Float32Array(0), cost: emptyCost() }),
-    // @ts-expect-error — exhaustive options are typed too: k is a number
-    exhaustiveOptions: () => ({ k: 'all' }),
+  }));
+  void (() => defineMechanism({
+    name: 'typed-fake-3', family: 'classical', summary: 'test double', costFields: {},
+    // @ts-expect-error — a bound needs its exhaustive setting: kind 'exhaustive' without options
+    tolerance: { kind: 'exhaustive', relL2: 0, note: 'x' },
+    options: OPTIONS, notSupportedReasons: () => [], prepare: () => ({ state: 0 }),
+    attend: async () => ({ out: new Float32Array(0), cost: emptyCost() }),
+  }));
+  void (() => defineMechanism({
+    name: 'typed-fake-4', family: 'classical', summary: 'test double', costFields: {},
+    // @ts-expect-error — 'none' declares no bound
+    tolerance: { kind: 'none', relL2: 0.1, note: 'x' },
+    options: OPTIONS, notSupportedReasons: () => [], prepare: () => ({ state: 0 }),
+    attend: async () => ({ out: new Float32Array(0), cost: emptyCost() }),
   }));
   const options = resolveOptions(mech, { k: '7', path: 'slow' });
   const prepared = await mech.prepare({ k: new Float32Array(2), v: new Float32Array(2), n: 1, d: 2, dv: 2 }, options);

@@ -169,13 +169,14 @@ export const annTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
   reference: 'Liu et al., RetrievalAttention, arXiv 2409.10516; Malkov & Yashunin, HNSW, arXiv 1603.09320',
   options: OPTIONS,
   tolerance: {
-    exhaustiveRelL2: 1e-6,
+    kind: 'exhaustive',
+    relL2: 1e-6,
     note: 'with k = n the index is bypassed and every visible key is re-scored exactly, so the output is the float64 softmax up to float32 rounding',
+    options: (n: number) => ({ k: Math.min(n, K_MAX) }),
   },
   costFields: {
     scoreEvaluations: 'sum', selectedPerQuery: 'mean', 'extra.retrieved': 'sum', 'extra.indexSearches': 'sum',
   },
-  exhaustiveOptions: (n) => ({ k: Math.min(n, K_MAX) }),
   notSupportedReasons: () => [],
 
   // The HNSW build: n insertions (indexInsertions); none when k ≥ n.

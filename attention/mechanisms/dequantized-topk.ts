@@ -215,8 +215,10 @@ export const dequantizedTopk: Mechanism = defineMechanism<State, typeof OPTIONS>
   reference: 'Tang 2019 arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020 arXiv 1910.06151',
   options: OPTIONS,
   tolerance: {
-    exhaustiveRelL2: 1e-6,
+    kind: 'exhaustive',
+    relL2: 1e-6,
     note: 'k = n takes every visible key without sampling, so the output is the exact float64 softmax up to float32 output rounding',
+    options: (n: number) => ({ k: n }),
   },
   costFields: {
     scoreEvaluations: 'sum', samples: 'sum', selectedPerQuery: 'mean', 'extra.rejectionTrials': 'sum',
@@ -224,7 +226,6 @@ export const dequantizedTopk: Mechanism = defineMechanism<State, typeof OPTIONS>
     'extra.enumeratedQueries': 'sum', 'extra.uniformFallbackQueries': 'sum',
     'extra.budgetExhaustedQueries': 'sum', 'extra.sqMaskCopyRows': 'sum',
   },
-  exhaustiveOptions: (n) => ({ k: n }),
   notSupportedReasons(input, options) {
     if (options.proposal !== 'column' || input.n * input.d <= MAX_COLUMN_ENTRIES) return [];
     return [`proposal=column keeps d column trees (10·n·d bytes); n·d = ${input.n * input.d} exceeds ${MAX_COLUMN_ENTRIES}: use proposal=row`];

@@ -45,11 +45,12 @@ export const exactGpujs: Mechanism = defineMechanism<State, typeof OPTIONS>({
   reference: 'Vaswani et al. 2017 (arXiv:1706.03762); gpu.js (https://gpu.rocks)',
   options: OPTIONS,
   tolerance: {
-    exhaustiveRelL2: GPUJS_REL_L2,
+    kind: 'exhaustive',
+    relL2: GPUJS_REL_L2,
     note: 'float32 gpu.js kernels (GL highp, WebAssembly f32 or JS) against the float64 reference',
+    options: () => ({}),
   },
   costFields: { scoreEvaluations: 'sum', selectedPerQuery: 'mean' },
-  exhaustiveOptions: () => ({}),
   unavailableReason(): string | null {
     return gpujsUnavailableReason();
   },

@@ -106,11 +106,12 @@ export const exact: Mechanism = defineMechanism<State, typeof OPTIONS>({
   reference: 'Vaswani et al. 2017 (arXiv:1706.03762); online softmax: Milakov & Gimelshein 2018 (arXiv:1805.02867)',
   options: OPTIONS,
   tolerance: {
-    exhaustiveRelL2: 1e-5,
+    kind: 'exhaustive',
+    relL2: 1e-5,
     note: 'float32 computation (onnxruntime or streaming) against the float64 reference',
+    options: () => ({}),
   },
   costFields: { scoreEvaluations: 'sum', selectedPerQuery: 'mean' },
-  exhaustiveOptions: () => ({}),
   notSupportedReasons(input, options): string[] {
     if (options.path !== 'ort') return [];
     const reason = ortCannotRunReason(input);

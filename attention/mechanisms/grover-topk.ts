@@ -227,8 +227,10 @@ export const groverTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
   reference: 'Dürr, Heiligman, Høyer, Mhalla quant-ph/0401091; Boyer, Brassard, Høyer, Tapp quant-ph/9605034; Grover quant-ph/9605043',
   options: OPTIONS,
   tolerance: {
-    exhaustiveRelL2: 1e-6,
+    kind: 'exhaustive',
+    relL2: 1e-6,
     note: 'k = n takes every visible key without a search, so the output is the exact float64 softmax up to float32 output rounding',
+    options: (n: number) => ({ k: Math.min(n, 2 ** 24) }),
   },
   costFields: {
     scoreEvaluations: 'sum', oracleQueries: 'sum', groverIterations: 'sum', samples: 'sum',
@@ -237,7 +239,6 @@ export const groverTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
     'extra.simulatorScoreReads': 'sum', 'extra.simulatorLogitEvaluations': 'sum',
     'extra.noisePerOracleCall': 'max', 'extra.tailSamples': 'sum', 'extra.qramWrites': 'sum',
   },
-  exhaustiveOptions: (n) => ({ k: Math.min(n, 2 ** 24) }),
   notSupportedReasons(input, options) {
     const reasons: string[] = [];
     if (options.noise > 0 && options.hardware !== 'none') {

@@ -108,14 +108,13 @@ export const l2Sampling: Mechanism = defineMechanism<State, typeof OPTIONS>({
   reference: 'Tang 2019 arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020 arXiv 1910.06151',
   options: OPTIONS,
   tolerance: {
-    exhaustiveRelL2: Infinity,
+    kind: 'none',
     note: 'no exhaustive setting: sampling with replacement never reproduces exact attention; the error shrinks ~1/√samples',
   },
   costFields: {
     scoreEvaluations: 'sum', samples: 'sum', 'extra.distinctKeysPerQuery': 'mean', 'extra.uniformWindowQueries': 'sum',
     'extra.sqMaskCopyRows': 'sum',
   },
-  exhaustiveOptions: () => null,
   notSupportedReasons: () => [],
 
   // The norm tree over the borrowed K: n row norms (n·d multiply-adds), counted as sqTreeRows.

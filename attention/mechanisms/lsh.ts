@@ -419,14 +419,15 @@ export const lsh: Mechanism = defineMechanism<State, typeof OPTIONS>({
   reference: 'Charikar, STOC 2002 (SimHash); Kitaev et al. arXiv 2001.04451 (Reformer); Chen et al. arXiv 2410.16179 (MagicPIG); Bentley & Saxe 1980 (append)',
   options: OPTIONS,
   tolerance: {
-    exhaustiveRelL2: 1e-6,
+    kind: 'exhaustive',
+    relL2: 1e-6,
     note: 'bits = 0 makes every key a candidate with collision probability 1, so with k = n both modes are the exact float64 softmax up to float32 output rounding',
+    options: (n: number) => ({ bits: 0, k: Math.min(n, K_MAX) }),
   },
   costFields: {
     scoreEvaluations: 'sum', samples: 'sum', selectedPerQuery: 'mean', 'extra.hashEvaluations': 'sum',
     'extra.emptyQueries': 'sum',
   },
-  exhaustiveOptions: (n) => ({ bits: 0, k: Math.min(n, K_MAX) }),
   notSupportedReasons: () => [],
 
   // Every key hashed once: n·L·bits hyperplane projections (hashEvaluations), of which hashRechecks were

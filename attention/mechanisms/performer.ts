@@ -346,11 +346,10 @@ export const performer: Mechanism = defineMechanism<State, typeof OPTIONS>({
   reference: 'Choromanski et al., Rethinking Attention with Performers, arXiv 2009.14794; Katharopoulos et al. arXiv 2006.16236 (recurrent state)',
   options: OPTIONS,
   tolerance: {
-    exhaustiveRelL2: Infinity,
+    kind: 'none',
     note: 'no exhaustive setting (randomized at every r): relL2 < 0.2 at r = 256 on N(0, 0.5²) Q/K, d = 16, scale 1/√d (tested); the variance grows like exp(‖q′+k′‖²) (paper, Lemma 2), so large-norm or peaked inputs give O(1) error',
   },
   costFields: { scoreEvaluations: 'sum', selectedPerQuery: 'mean', 'extra.featureEvaluations': 'sum' },
-  exhaustiveOptions: () => null,
   notSupportedReasons: (input, options) => {
     if (input.mask && input.mask.length !== input.n) {
       return ['a per-query (m×n) mask does not factorise through φ(q)·φ(k); only a length-n key mask can be folded into the key features'];
