@@ -126,11 +126,12 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
   /** Runs one call under the watchdog, which journals the cell as skipped if it never returns. */
   const lines = new Map<string, string>();
   const watched = async <T>(what: string, phase: () => Promise<T>): Promise<T> => {
-    const hard = HARD_LIMIT_FACTOR * budgetMs;
+    const kind = what.includes('prepare') ? 'prepare' : 'query';
+    const hard = HARD_LIMIT_FACTOR * budgetAt(limits, identity.n, kind);
     if (monitor?.watching) {
       let line = lines.get(what);
       if (line === undefined) {
-        const reason = `${WATCHDOG_REASON}: ${what} was still running after ${formatMs(hard)} (${HARD_LIMIT_FACTOR}× ${budgetText(limits, identity.n)}) ` +
+        const reason = `${WATCHDOG_REASON}: ${what} was still running after ${formatMs(hard)} (${HARD_LIMIT_FACTOR}× ${budgetText(limits, identity.n, kind)}) ` +
           'and could not be interrupted, so the run was stopped there and resumed after it';
         line = JSON.stringify(failedRecord(identity, 'skipped', reason, null, prepare));
         lines.set(what, line);
@@ -144,13 +145,13 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
     }
   };
   const over = (what: string, ms: number): Stop =>
-    new Stop(`${what} took ${formatMs(ms)}, over ${budgetText(limits, identity.n)}; larger n of this method are predicted from it`);
+    new Stop(`${what} took ${formatMs(ms)}, over ${budgetText(limits, identity.n, what === 'prepare' ? 'prepare' : 'query')}; larger n of this method are predicted from it`);
   try {
     // Prepare: the first one's state is kept for the queries; quick prepares are repeated for their statistics.
     const first = await watched('prepare', () => prepareValidated(mech.name, kv, options));
     const prepared: Prepared = first.prepared;
     prepareMs = first.ms;
-    if (first.ms > budgetMs) {
+    if (first.ms > budgetAt(limits, identity.n, 'prepare')) {
       prepare = { timing: summarize([first.ms], first.ms), cost: prepareCostFields(prepared.cost) };
       throw over('prepare', first.ms);
     }

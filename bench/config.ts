@@ -51,6 +51,7 @@ export interface BenchFlags {
   readonly v?: string | undefined;
   readonly npy?: string | undefined;
   readonly budgetS?: number | undefined;
+  readonly prepareBudgetS?: number | undefined;
   readonly maxMemoryGib?: number | undefined;
 }
 
@@ -136,6 +137,10 @@ export function buildConfig(f: BenchFlags): BenchConfig {
   const timing = f.quick ? QUICK_PLAN : DEFAULT_PLAN;
   const budgetS = f.budgetS ?? DEFAULT_BUDGET_S;
   if (!(Number.isFinite(budgetS) && budgetS > 0)) throw new QattnError(`--budget-s must be a positive number of seconds, got ${f.budgetS}`);
+  const prepareBudgetS = f.prepareBudgetS ?? null;
+  if (prepareBudgetS !== null && !(Number.isFinite(prepareBudgetS) && prepareBudgetS > 0)) {
+    throw new QattnError(`--prepare-budget-s must be a positive number of seconds, got ${f.prepareBudgetS}`);
+  }
   if (f.maxMemoryGib !== undefined && !(Number.isFinite(f.maxMemoryGib) && f.maxMemoryGib > 0)) {
     throw new QattnError(`--max-memory-gib must be a positive number, got ${f.maxMemoryGib}`);
   }
@@ -143,7 +148,10 @@ export function buildConfig(f: BenchFlags): BenchConfig {
   const plan: BenchPlan = {
     methods, workloads, mode, m, d: f.dim ?? 64, causal: f.causal === true, seed: f.seed ?? 0,
     timing, referencePolicy: DEFAULT_REFERENCE_POLICY,
-    limits: { budgetMs: budgetS * 1000, memoryLimitBytes: maxMemoryBytes ?? autoMemoryLimit() },
+    limits: {
+      budgetMs: budgetS * 1000, memoryLimitBytes: maxMemoryBytes ?? autoMemoryLimit(),
+      ...(prepareBudgetS !== null ? { prepareBudgetMs: prepareBudgetS * 1000 } : {}),
+    },
   };
   const fitMinN = f.fitMin ?? DEFAULT_FIT_MIN_N;
   const npy = workloadList.includes('npy') ? npyPaths(f) ?? null : null;
@@ -151,7 +159,7 @@ export function buildConfig(f: BenchFlags): BenchConfig {
     methods: methods.map((m) => m.mech.name), workloads: workloadList, mode,
     lengths: [...new Set(workloads.flatMap((w) => w.lengths))].sort((a, b) => a - b),
     queries: plan.m, dim: plan.d, causal: plan.causal, quick: f.quick === true, fitMinN,
-    timing, budgetS, maxMemoryBytes, referencePolicy: plan.referencePolicy, npy: npy ? { q: npy.q, k: npy.k, v: npy.v } : null,
+    timing, budgetS, ...(prepareBudgetS !== null ? { prepareBudgetS } : {}), maxMemoryBytes, referencePolicy: plan.referencePolicy, npy: npy ? { q: npy.q, k: npy.k, v: npy.v } : null,
   };
   return { plan, record, fitMinN };
 }

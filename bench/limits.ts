@@ -77,6 +77,11 @@ export class CellHistory {
 export interface Limits {
   /** Per-phase time budget (prepare; one attend) up to BUDGET_SCALES_FROM keys, ms; it grows with n above. */
   readonly budgetMs: number;
+  /**
+   * A separate budget for prepare, ms, the same at every n (--prepare-budget-s), or absent: prepare then has
+   * budgetMs like an attend. For runs that measure long index builds without letting them run at every n.
+   */
+  readonly prepareBudgetMs?: number | undefined;
   /** Memory limit for the process's RSS, bytes. */
   readonly memoryLimitBytes: number;
 }
@@ -88,13 +93,17 @@ export interface Limits {
  */
 export const BUDGET_SCALES_FROM = 2 ** 20;
 
-/** The per-phase time budget for a cell with n keys, ms. */
-export function budgetAt(limits: Limits, n: number): number {
+export type BudgetPhase = 'prepare' | 'query';
+
+/** The time budget of a phase for a cell with n keys, ms. */
+export function budgetAt(limits: Limits, n: number, phase: BudgetPhase = 'query'): number {
+  if (phase === 'prepare' && limits.prepareBudgetMs !== undefined) return limits.prepareBudgetMs;
   return limits.budgetMs * Math.max(1, n / BUDGET_SCALES_FROM);
 }
 
-/** "the 10.0s per-phase time budget at n=2^22 (--budget-s)". */
-export function budgetText(limits: Limits, n: number): string {
+/** "the 10.0s per-phase time budget at n=2^22 (--budget-s)", or "the 20.0m prepare time budget (--prepare-budget-s)". */
+export function budgetText(limits: Limits, n: number, phase: BudgetPhase = 'query'): string {
+  if (phase === 'prepare' && limits.prepareBudgetMs !== undefined) return `the ${formatMs(limits.prepareBudgetMs)} prepare time budget (--prepare-budget-s)`;
   return `the ${formatMs(budgetAt(limits, n))} per-phase time budget${n > BUDGET_SCALES_FROM ? ` at n=${formatN(n)}` : ''} (--budget-s)`;
 }
 
@@ -106,8 +115,8 @@ export function predictedSkip(p: Prediction | null, limits: Limits, rssNow: numb
   if (!p) return null;
   const budgetMs = budgetAt(limits, n);
   const budget = budgetText(limits, n);
-  if (p.prepareMs !== null && p.prepareMs > budgetMs) {
-    return `prepare would take about ${formatMs(p.prepareMs)} (extrapolated linearly from ${p.basis}), over ${budget}`;
+  if (p.prepareMs !== null && p.prepareMs > budgetAt(limits, n, 'prepare')) {
+    return `prepare would take about ${formatMs(p.prepareMs)} (extrapolated linearly from ${p.basis}), over ${budgetText(limits, n, 'prepare')}`;
   }
   if (p.attendMs !== null && p.attendMs > budgetMs) {
     return `one attend would take about ${formatMs(p.attendMs)} (extrapolated linearly from ${p.basis}), over ${budget}`;

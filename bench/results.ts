@@ -148,6 +148,8 @@ export interface BenchConfigRecord {
    * skipped, seconds (`--budget-s`); null in files from schema 1.
    */
   readonly budgetS: number | null;
+  /** `--prepare-budget-s`: a flat prepare budget, seconds; null (or absent in older files) when prepare has budgetS. */
+  readonly prepareBudgetS?: number | null;
   /** `--max-memory-gib` in bytes, or null: the limit is then derived from the memory available at the start. */
   readonly maxMemoryBytes: number | null;
   readonly referencePolicy: ReferencePolicy;

@@ -63,7 +63,7 @@ const show = (x: unknown): string => (Array.isArray(x) ? x.join(',') : JSON.stri
  * Limits, not identity: a resumed run may raise (or lower) its time budget and memory limit — cells already
  * journaled keep what they recorded, and only the cells still to run see the new limits.
  */
-const LIMIT_FIELDS: ReadonlySet<string> = new Set(['budgetS', 'maxMemoryBytes']);
+const LIMIT_FIELDS: ReadonlySet<string> = new Set(['budgetS', 'prepareBudgetS', 'maxMemoryBytes']);
 
 /** Fields of `given` that differ from the recorded run, as "name: recorded X, given Y". */
 export function configDifferences(rec: { seed: number; config: BenchConfigRecord }, seed: number, given: BenchConfigRecord): string[] {

@@ -221,7 +221,7 @@ async function calibrate(g: Group, cells: readonly CellSpec[], ctx: RunContext):
     const todo = cells.filter((c) => !predictedSkip(history.predict(seriesKey(c.identity), n), plan.limits, rssBytes(), n));
     if (todo.length) ctx.hooks.onNote?.(`calibrating ${todo.map((c) => c.mech.name).join(', ')} on ${g.wp.workload.name} at n=${formatN(n)} (one prepare and one attend each, not recorded)`);
     for (const c of todo) {
-      const hard = HARD_LIMIT_FACTOR * budgetAt(plan.limits, n);
+      const hard = HARD_LIMIT_FACTOR * Math.max(budgetAt(plan.limits, n), budgetAt(plan.limits, n, 'prepare'));
       const reason = `${WATCHDOG_REASON}: calibrating it at n=${formatN(n)}, one call was still running after ${formatMs(hard)} ` +
         `(${HARD_LIMIT_FACTOR}× ${budgetText(plan.limits, n)}), so the run was stopped there and resumed after it`;
       const line = JSON.stringify(failedRecord(c.identity, 'skipped', reason));

@@ -22,8 +22,9 @@
  * method whose prepare took over a minute is not prepared again for the interleaved rounds: its ratio is its
  * cell's query median over exact's interleaved median, marked unpaired.
  *
- * Flags: --max-n N (largest n, default 2^24; 2^20 at least for the ratios), --budget-s S (per-phase time budget,
- * default 600), --max-memory-gib G, --methods a,b (default: all).
+ * Flags: --max-n N (largest n, default 2^24; 2^20 at least for the ratios), --budget-s S (per-attend time
+ * budget, default 600, growing with n above 2^20), --prepare-budget-s S (flat prepare budget, default 1200: an
+ * HNSW build over 2^20 keys is measured, one over 2^22 is predicted over it and skipped), --max-memory-gib G, --methods a,b (default: all).
  */
 import { parseArgs } from 'node:util';
 import { kvOf, queryOf } from '../attention/define.ts';
@@ -77,6 +78,7 @@ const EXPONENT_TARGETS: Readonly<Record<string, number>> = { 'l2-sampling': 0.2,
 interface Args {
   readonly maxN: number;
   readonly budgetS: number;
+  readonly prepareBudgetS: number;
   readonly maxMemoryGib: number | undefined;
   readonly methods: string[] | undefined;
 }
@@ -84,7 +86,7 @@ interface Args {
 function parse(argv: string[]): Args {
   const { values } = parseArgs({
     args: argv,
-    options: { 'max-n': { type: 'string' }, 'budget-s': { type: 'string' }, 'max-memory-gib': { type: 'string' }, methods: { type: 'string' } },
+    options: { 'max-n': { type: 'string' }, 'budget-s': { type: 'string' }, 'prepare-budget-s': { type: 'string' }, 'max-memory-gib': { type: 'string' }, methods: { type: 'string' } },
     strict: true,
   });
   const num = (name: string, raw: string | undefined): number | undefined => {
@@ -97,7 +99,7 @@ function parse(argv: string[]): Args {
   const maxN = num('max-n', values['max-n']) ?? LENGTHS.at(-1)!;
   if (maxN < FIT_FROM) throw new QattnError(`--max-n must be at least 2^16 (the fits start there), got ${maxN}`);
   return {
-    maxN, budgetS: num('budget-s', values['budget-s']) ?? 600, maxMemoryGib: num('max-memory-gib', values['max-memory-gib']),
+    maxN, budgetS: num('budget-s', values['budget-s']) ?? 600, prepareBudgetS: num('prepare-budget-s', values['prepare-budget-s']) ?? 1200, maxMemoryGib: num('max-memory-gib', values['max-memory-gib']),
     methods: values.methods?.split(',').filter((m) => m !== ''),
   };
 }
@@ -221,7 +223,7 @@ async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const lengths = LENGTHS.filter((n) => n <= args.maxN);
   const config = buildConfig({
-    workloads: [...WORKLOADS], lengths: lengths.map(String), budgetS: args.budgetS, maxMemoryGib: args.maxMemoryGib,
+    workloads: [...WORKLOADS], lengths: lengths.map(String), budgetS: args.budgetS, prepareBudgetS: args.prepareBudgetS, maxMemoryGib: args.maxMemoryGib,
     // The HNSW build on every core, as a practitioner builds a long cache's index; its queries stay on one.
     ...(!args.methods || args.methods.includes('ann-topk') ? { opt: ['ann-topk.buildThreads=0'] } : {}),
     ...(args.methods ? { methods: args.methods } : {}),
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
   const methods = plan.methods.map((m) => m.mech.name);
   const t0 = performance.now();
   console.log(`bench:scale: ${methods.length} mechanisms on ${WORKLOADS.join(', ')}, decode m = ${plan.m}, d = ${plan.d}, n = ${lengths.map(formatN).join(', ')}; ` +
-    `budget ${args.budgetS} s per phase, memory limit ${formatBytes(plan.limits.memoryLimitBytes)}; node ${process.version}`);
+    `budget ${args.budgetS} s per attend (growing with n above 2^20), ${args.prepareBudgetS} s per prepare, memory limit ${formatBytes(plan.limits.memoryLimitBytes)}; node ${process.version}`);
   const store = new Map<string, BenchRecord>();
   const progress = progressReporter(process.stderr);
   const records = await runBench(plan, { get: (k) => store.get(k), add: (r) => void store.set(cellKey(r), r) }, progress);

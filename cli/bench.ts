@@ -38,6 +38,8 @@ Runs every registered mechanism across context lengths and scores speed and fide
   --budget-s S        time budget for a cell's prepare and for one attend, seconds (default ${DEFAULT_BUDGET_S}; it grows with n
                         above 2^20, ×16 at 2^24): a cell that would exceed it (extrapolated from smaller n) or did
                         is recorded as skipped, with the figures; one still running at 3× is stopped (--resume)
+  --prepare-budget-s S  a separate prepare budget, seconds, the same at every n (default: prepare has --budget-s):
+                        e.g. measure an index build at 2^20 without letting it run at 2^22
   --max-memory-gib G  memory limit for the process's RSS (default 90 % of what is available at the start): a
                         (workload, n) or cell predicted to exceed it is recorded as skipped, with the figures
   --out DIR           output directory (default results/<timestamp>/)
@@ -52,7 +54,7 @@ const FLAGS = {
   queries: { type: 'string' }, dim: { type: 'string' }, seed: { type: 'string' }, causal: { type: 'boolean' },
   opt: { type: 'string', multiple: true }, q: { type: 'string' }, k: { type: 'string' }, v: { type: 'string' },
   npy: { type: 'string' }, 'fit-min': { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
-  'budget-s': { type: 'string' }, 'max-memory-gib': { type: 'string' },
+  'budget-s': { type: 'string' }, 'prepare-budget-s': { type: 'string' }, 'max-memory-gib': { type: 'string' },
   quick: { type: 'boolean' }, json: { type: 'boolean' }, 'no-charts': { type: 'boolean' }, ...HELP_FLAG,
 } as const;
 
@@ -85,7 +87,8 @@ export async function benchCommand(argv: string[], io: CliIo = processIo): Promi
     ...flags, fitMin: intFlag('fit-min', flags['fit-min'], 1, MAX_N.decode),
     queries: intFlag('queries', flags.queries, 1, 65536), dim: intFlag('dim', flags.dim, 1, 4096),
     seed: intFlag('seed', flags.seed, 0, 2 ** 32 - 1),
-    budgetS: numberFlag('budget-s', flags['budget-s'], 0.001, 1e7), maxMemoryGib: numberFlag('max-memory-gib', flags['max-memory-gib'], 0.01, 1e6),
+    budgetS: numberFlag('budget-s', flags['budget-s'], 0.001, 1e7),
+    prepareBudgetS: numberFlag('prepare-budget-s', flags['prepare-budget-s'], 0.001, 1e7), maxMemoryGib: numberFlag('max-memory-gib', flags['max-memory-gib'], 0.01, 1e6),
   });
   const paths = outputPaths(outDir(flags));
   const keys = planGroups(config.plan).flatMap((g) => g.cells.map((c) => cellKey(c.identity)));

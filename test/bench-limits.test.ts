@@ -56,6 +56,20 @@ test('the budget is fixed up to 2^20 keys and grows in proportion to n above', (
   assert.match(predictedSkip(big, limits, 0, 2 ** 22)!, /over the 40\.0s per-phase time budget at n=2\^22 \(--budget-s\)/);
 });
 
+test('--prepare-budget-s: a flat prepare budget, apart from the attend budget, named in the skip reason', () => {
+  const limits = { budgetMs: 1000, prepareBudgetMs: 5000, memoryLimitBytes: 2 ** 40 };
+  assert.equal(budgetAt(limits, 2 ** 24, 'prepare'), 5000, 'the same at every n');
+  assert.equal(budgetAt(limits, 2 ** 24), 16_000, 'attends keep the growing budget');
+  const p = { prepareMs: 6000, attendMs: 10, footprintBytes: 0, basis: 'n=2^18, 2^20' };
+  assert.match(predictedSkip(p, limits, 0, 2 ** 20) ?? '', /prepare would take about .* over the 5\.00s prepare time budget \(--prepare-budget-s\)/);
+  assert.equal(predictedSkip({ ...p, prepareMs: 4000 }, limits, 0, 2 ** 20), null);
+  assert.equal(predictedSkip({ ...p, prepareMs: 4000 }, { budgetMs: 1000, memoryLimitBytes: 2 ** 40 }, 0, 2 ** 20) !== null, true, 'without it prepare has --budget-s');
+  const { plan, record } = buildConfig({ quick: true, prepareBudgetS: 7 });
+  assert.equal(plan.limits.prepareBudgetMs, 7000);
+  assert.equal(record.prepareBudgetS, 7);
+  assert.throws(() => buildConfig({ prepareBudgetS: -1 }), /--prepare-budget-s must be a positive number/);
+});
+
 test('a phase over the time budget stops the cell as skipped with what it measured, and larger n are predicted over it', async () => {
   const records = await run({ methods: ['topk-exact'], workloads: ['gaussian'], lengths: ['2^6', '2^7', '2^8'], budgetS: 1e-6 });
   assert.equal(records.length, 3);
