@@ -162,12 +162,15 @@ test('fidelity charts: relL2 and mass recall per record, Pareto front at the lar
   assert.ok(largestNRecords(doc).every((r) => r.n === maxN));
   const pr = paretoRows(doc);
   assert.equal(pr.length, largestNRecords(doc).length);
-  // Work = classical dot products (scores, LSH hash and Performer feature projections) + oracle calls, per query.
+  // Work = classical dot products (scores, LSH hash and Performer feature projections) per query; quantum
+  // mechanisms are left out (issue 13, finding 1: an oracle call counted as one dot product put grover-topk on
+  // the front).
   for (const r of largestNRecords(doc)) {
     const extras = (r.cost.extra['hashEvaluations'] ?? 0) + (r.cost.extra['featureEvaluations'] ?? 0);
-    const total = (r.cost.scoreEvaluations ?? 0) + (r.cost.oracleQueries ?? 0) + extras;
-    assert.equal(workPerQuery(r), total > 0 ? total / r.m : null, r.method);
+    const total = (r.cost.scoreEvaluations ?? 0) + extras;
+    assert.equal(workPerQuery(r), r.family === 'quantum' || total === 0 ? null : total / r.m, r.method);
   }
+  assert.ok(pr.filter((r) => r.family === 'quantum').every((r) => r.workPerQuery === null && !r.frontWork), 'no quantum point on the work front');
   const lshRec = largestNRecords(doc).find((r) => r.method === 'lsh')!;
   assert.ok(workPerQuery(lshRec)! > (lshRec.cost.scoreEvaluations ?? 0) / lshRec.m, 'LSH hash projections count as work');
   const best = pr.reduce((a, b) => (b.relL2 < a.relL2 ? b : a));

@@ -59,14 +59,18 @@ export interface Totals {
   simulatorLogitEvaluations: number;
   failedQueries: number;
   exhaustiveQueries: number;
-  finalDots: number;
+  /**
+   * Dot products the host computes besides DHHM's own score reads (classicalQueries): every visible key of an
+   * exhaustive query, and the tail samples.
+   */
+  hostDots: number;
   tailSamples: number;
 }
 
 export function newTotals(): Totals {
   return {
     measurements: 0, classicalQueries: 0, qubits: 0, simulatorScoreReads: 0, simulatorLogitEvaluations: 0,
-    failedQueries: 0, exhaustiveQueries: 0, finalDots: 0, tailSamples: 0,
+    failedQueries: 0, exhaustiveQueries: 0, hostDots: 0, tailSamples: 0,
   };
 }
 
@@ -84,7 +88,9 @@ export function addSearchCost(t: Totals, rec: GroverQuantumRecord, c: SearchCost
 
 export function totalsCost(t: Totals, records: readonly GroverQuantumRecord[], selected: readonly Int32Array[]): CostReport {
   const cost = emptyCost();
-  cost.scoreEvaluations = t.finalDots;
+  // Every classical q·k the hybrid loop computes: DHHM's k initial reads and one check per measured index (the
+  // final softmax reuses them — each selected key's score was read when it entered the set), plus hostDots.
+  cost.scoreEvaluations = t.classicalQueries + t.hostDots;
   cost.oracleQueries = records.reduce((a, r) => a + r.cost.oracleCalls, 0);
   cost.groverIterations = records.reduce((a, r) => a + r.cost.groverIterations, 0);
   cost.samples = t.tailSamples > 0 ? t.tailSamples : null;

@@ -23,8 +23,9 @@
  *
  * Cost accounting (per query, summed): oracleQueries / groverIterations / extra.measurements from the search;
  * extra.classicalQueries = the classical score reads DHHM itself makes (its k initial scores and the check of
- * each measured index — on hardware each is one q·k, kept apart as the issue defines); scoreEvaluations = only
- * the dot products of the final softmax (k per searched query, plus the tail samples below). What the SIMULATOR
+ * each measured index — on hardware each is one q·k on the host); scoreEvaluations = every classical dot
+ * product of the hybrid loop: those reads (the final softmax reuses them: each selected key's score was read
+ * when it entered the set), the tail samples below, and every visible key of an exhaustive query. What the SIMULATOR
  * spends to know which keys an oracle marks — the vis logits it computes (extra.simulatorLogitEvaluations) and
  * the scores it reads (extra.simulatorScoreReads) — is overhead of simulating on a classical machine, never
  * counted as quantum or classical attention work. `quantum` holds one record per index-register width
@@ -195,11 +196,11 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
         }
         if (tail > 0 && vis - sel.length > 0) {
           attendWithTailEstimate(input, i, sel, tail, rng, out);
-          t.finalDots += sel.length + tail;
+          t.hostDots += (searches(i) ? 0 : sel.length) + tail;
           t.tailSamples += tail;
         } else {
           attendSubset(input, i, sel, out);
-          t.finalDots += sel.length;
+          if (!searches(i)) t.hostDots += sel.length;
         }
         selected.push(sel);
       }
