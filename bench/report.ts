@@ -110,7 +110,7 @@ function chartSection(c: ReportChart): string {
 function fitsSection(doc: ResultsDoc): string {
   const rows = doc.fits.map((f) => [f.method, f.workload, f.mode, metricName(f.metric), f.exponent.toFixed(3),
     `[${f.ci95[0].toFixed(3)}, ${f.ci95[1].toFixed(3)}]`, f.r2 === null ? '–' : f.r2.toFixed(3), `${formatN(f.nMin)}…${formatN(f.nMax)}`, String(f.points)]);
-  const theory = theoryChecks(doc.fits).map((c) => [`${c.expectation.method} ${c.expectation.metric}`, c.expectation.expected.toFixed(1),
+  const theory = theoryChecks(doc.fits).map((c) => [`${c.expectation.method} ${c.expectation.metric}`, c.expected.toFixed(2),
     c.fit ? c.fit.exponent.toFixed(3) : '–', c.status === 'n/a' ? `n/a: ${c.note ?? ''}` : c.status, c.expectation.why]);
   // The n range decides the exponent (small n carries fixed overheads), so the paragraph says which lengths count.
   return `<section id="fits"><h2>Scaling fits</h2><p>metric ∝ n^exponent, least squares in log–log over n ≥ ${escapeHtml(formatN(doc.meta.config.fitMinN))} ` +

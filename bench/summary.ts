@@ -98,7 +98,7 @@ export function formatTheory(checks: readonly TheoryCheck[]): string {
     `${c.expectation.method} ${c.expectation.metric}`,
     c.fit ? c.fit.exponent.toFixed(3) : '–',
     c.fit ? `[${c.fit.ci95[0].toFixed(3)}, ${c.fit.ci95[1].toFixed(3)}]` : '–',
-    c.expectation.expected.toFixed(1),
+    c.expected.toFixed(2),
     c.status === 'n/a' ? `n/a: ${c.note}` : c.status.toUpperCase(),
   ]);
   const head = `theory check (gaussian decode, |exponent − expected| ≤ ${THEORY_TOLERANCE}):`;
