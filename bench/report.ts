@@ -8,7 +8,7 @@
  * is HTML-escaped; the inlined SVG is checked to contain no script, event handler or foreign content.
  */
 import type { ChartDef } from './charts/common.ts';
-import { crossoverAnalysis, formatPow2, formatSeconds, REFERENCE_N } from './charts/crossover-analysis.ts';
+import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, REFERENCE_N } from './charts/crossover-analysis.ts';
 import { formatCount, formatMs, formatN, formatSci } from './format.ts';
 import type { BenchRecord, OkRecord, ResultsDoc } from './results.ts';
 import { metricName } from './summary.ts';
@@ -95,7 +95,7 @@ function crossoverSection(doc: ResultsDoc): string {
   ]);
   const need = a.requiredPerCallAtReference;
   const verdict = need === null ? '' : `<p>To match ${escapeHtml(a.competitors[0]?.name ?? 'the GPU')} at n = ${formatN(REFERENCE_N)}, one oracle call would have to take at most <strong>${escapeHtml(formatSeconds(need))}</strong>.</p>`;
-  return `<section id="crossover-table"><h2>Crossover</h2><p>${escapeHtml(a.method)} on ${escapeHtml(a.workload ?? '')}: break-even context lengths, extrapolated (see the crossover chart for the assumptions).</p>${verdict}\n${table(header, rows)}</section>`;
+  return `<section id="crossover-table"><h2>Crossover</h2><p>${escapeHtml(a.method)} on ${escapeHtml(a.workload ?? '')}: break-even context lengths, extrapolated (see the crossover chart for the assumptions), <strong>${escapeHtml(NOISELESS_NOTE)}</strong>.</p>${verdict}\n${table(header, rows)}</section>`;
 }
 
 function chartSection(c: ReportChart): string {

@@ -116,3 +116,10 @@ export function formatSeconds(s: number): string {
   for (const [u, name] of units) if (s >= u) return `${Number((s / u).toPrecision(2))} ${name}`;
   return `${s.toExponential(1)} s`;
 }
+
+/**
+ * Every modeled QPU time here is for noiseless hardware (issue 13, finding 4): with each profile's own gate
+ * error rates, the same cost model puts the error probability of one oracle call at ≈ 1 at these sizes
+ * (`qattn grover --hardware P --json`, noisePerOracleCall), so no profile runs this search as modeled.
+ */
+export const NOISELESS_NOTE = 'assumes noiseless hardware: with each profile\'s error rates one oracle call fails with probability ≈ 1 (qattn grover --hardware P)';

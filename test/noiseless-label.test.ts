@@ -1,0 +1,29 @@
+/**
+ * Issue 13, finding 4: the break-even lengths assume noiseless hardware, and the same cost model gives a per-call
+ * error probability of ≈ 1 on every profile — so every place that shows a break-even says so.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { crossoverAnalysis, NOISELESS_NOTE } from '../bench/charts/crossover-analysis.ts';
+import { crossoverSubtitle } from '../bench/charts/crossover.ts';
+import { buildReport } from '../bench/report.ts';
+import { upgradeResults, type ResultsDoc } from '../bench/results.ts';
+import { DEFAULT_BITS, getProfile, noisePerOracleCall, oracleCostModel, profileNames } from '../oracles/index.ts';
+
+const sample = upgradeResults(JSON.parse(readFileSync(new URL('../results/sample/results.json', import.meta.url), 'utf8'))) as ResultsDoc;
+
+test('the label is true: a 2^20-key grover-topk oracle call fails with probability ≈ 1 on every profile', () => {
+  const model = oracleCostModel({ indexQubits: 20, payload: { kind: 'key', dim: 64, bits: DEFAULT_BITS }, excludeCount: 32 });
+  for (const name of profileNames) {
+    const p = noisePerOracleCall(getProfile(name), model);
+    assert.ok(p > 0.99, `${name}: ${p}`);
+  }
+});
+
+test('the crossover chart and the report say the break-even assumes noiseless hardware', () => {
+  const a = crossoverAnalysis(sample);
+  assert.ok(a.method, 'the sample has grover-topk records');
+  assert.ok(crossoverSubtitle(sample, a).includes(NOISELESS_NOTE));
+  assert.ok(buildReport(sample, []).includes('assumes noiseless hardware'));
+});
