@@ -20,7 +20,7 @@ export type { SearchCost } from './algorithms/cost.ts';
 export type { GroverOptions, GroverResult } from './algorithms/grover.ts';
 export { groverSearch, groverAngle, optimalIterations, groverSuccessProbability } from './algorithms/grover.ts';
 export type { BbhtOptions, BbhtResult } from './algorithms/bbht.ts';
-export { bbhtSearch, bbhtExpectedCallsBound, defaultBbhtBudget, BBHT_LAMBDA } from './algorithms/bbht.ts';
+export { bbhtSearch, bbhtExpectedCallsBound, defaultBbhtBudget, noisyBbhtExpectedCallsBound, BBHT_LAMBDA } from './algorithms/bbht.ts';
 export type { MaxOptions, MaxResult } from './algorithms/durr-hoyer.ts';
 export { durrHoyerMax, durrHoyerBound } from './algorithms/durr-hoyer.ts';
 export type { TopKOptions, TopKResult } from './algorithms/topk.ts';

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import {
-  bbhtExpectedCallsBound, bbhtSearch, createBackend, durrHoyerBound, durrHoyerMax, groverSearch, groverSuccessProbability,
-  markedOracle, optimalIterations, randomSubset, thresholdOracle,
+  bbhtExpectedCallsBound, bbhtSearch, createBackend, defaultBbhtBudget, depolarizing, durrHoyerBound, durrHoyerMax, groverSearch,
+  groverSuccessProbability, markedOracle, noisyBbhtExpectedCallsBound, optimalIterations, randomSubset, thresholdOracle,
 } from '../oracles/index.ts';
 
 test('r = ⌊π/(4θ)⌋ depends on M: N = 4096 with 16 marked needs 12 iterations, not ⌊π/4·√N⌋ = 50', () => {
@@ -105,4 +105,27 @@ test('threshold-oracle BBHT agrees across backends on the found set', () => {
     if (res.found) assert.ok(scores[res.index]! > 1.5);
     assert.ok(res.cost.simulatorScoreReads >= 300, 'the O(N) oracle evaluation is reported as simulator reads');
   }
+});
+
+test('BBHT under noise: the default budget uses a noisy expected-calls bound, which the mean respects (issue 13, finding 12)', () => {
+  const N = 1024;
+  assert.equal(defaultBbhtBudget(N), Math.ceil(10 * bbhtExpectedCallsBound(1, N)), 'noiseless: 10× the t = 1 bound');
+  const noise = depolarizing(0.1);
+  const bound = noisyBbhtExpectedCallsBound(N, noise);
+  assert.ok(bound > bbhtExpectedCallsBound(1, N) && defaultBbhtBudget(N, noise) === Math.ceil(10 * bound), 'noise raises the budget');
+  assert.equal(defaultBbhtBudget(2 ** 40, depolarizing(0.5)), Infinity, 'no finite budget once success is vanishingly rare');
+  const backend = createBackend('analytic');
+  const oracle = markedOracle(N, [17]);
+  const mean = (p: typeof noise | undefined): number => {
+    let calls = 0;
+    for (let i = 0; i < 300; i++) {
+      const res = bbhtSearch(backend, oracle, { rng: createRng(7000 + i), ...(p ? { noise: p } : {}), maxOracleCalls: Infinity });
+      assert.ok(res.found);
+      calls += res.cost.oracleCalls;
+    }
+    return calls / 300;
+  };
+  const noisy = mean(noise), clean = mean(undefined);
+  assert.ok(noisy <= bound, `mean ${noisy} > bound ${bound}`);
+  assert.ok(noisy > 1.5 * clean, `noise makes the search slower (${noisy} vs ${clean} calls), so the noiseless bound is not its budget`);
 });

@@ -15,7 +15,7 @@
  */
 import type { Rng } from '../../core/rng.ts';
 import type { Backend, PreparedSearch } from '../backends/backend.ts';
-import type { Noise } from '../noise.ts';
+import { survivalProbability, type Noise } from '../noise.ts';
 import type { Oracle } from '../oracle.ts';
 import { freeze, newTally, type SearchCost } from './cost.ts';
 
@@ -26,9 +26,28 @@ export function bbhtExpectedCallsBound(markedCount: number, searchSize: number):
   return 4.5 * Math.sqrt(searchSize / markedCount);
 }
 
-/** Default budget of `bbhtSearch`: 10× the t = 1 bound, so by Markov a false "not found" has P ≤ 1/10. */
-export function defaultBbhtBudget(searchSize: number): number {
-  return Math.ceil(10 * bbhtExpectedCallsBound(1, searchSize));
+/**
+ * A bound on BBHT's expected oracle calls for t ≥ 1 marked states under depolarizing noise (per call), used
+ * where the noiseless (9/2)·√(N'/t) does not hold (issue 13, finding 12: a noisy search is slower, so the
+ * noiseless Markov bound understated its budget). Until m saturates at √N' the rounds cost at most
+ * Σ λ^i ≤ √N'·λ/(λ − 1) = 6√N' calls; from then on each round costs ≤ √N' calls and succeeds with probability
+ * q ≥ (1/4)·(1 − p)^(⌈√N'⌉ − 1) (BBHT Lemma 2 for the noiseless part; a depolarized round is a uniform draw,
+ * counted as a failure), so E ≤ 6√N' + √N'/q. Noiseless it is 10√N', above the 4.5√N' of the t = 1 bound.
+ */
+export function noisyBbhtExpectedCallsBound(searchSize: number, noise: Noise | undefined): number {
+  const root = Math.sqrt(searchSize);
+  const q = 0.25 * survivalProbability(noise, Math.ceil(root) - 1);
+  return root * (BBHT_LAMBDA / (BBHT_LAMBDA - 1)) + root / q;
+}
+
+/**
+ * Default budget of `bbhtSearch`: 10× an expected-calls bound, so by Markov a false "not found" has P ≤ 1/10 —
+ * the noiseless t = 1 bound without noise, noisyBbhtExpectedCallsBound with it (Infinity once noise makes a
+ * success vanishingly rare: the search then runs until it finds, as BBHT itself does).
+ */
+export function defaultBbhtBudget(searchSize: number, noise?: Noise): number {
+  const bound = noise ? noisyBbhtExpectedCallsBound(searchSize, noise) : bbhtExpectedCallsBound(1, searchSize);
+  return Number.isFinite(bound) && bound < 2 ** 52 ? Math.ceil(10 * bound) : Infinity;
 }
 
 export interface BbhtRoundsOptions {
@@ -78,7 +97,7 @@ export function bbhtRounds(search: PreparedSearch, opts: BbhtRoundsOptions): Bbh
 export interface BbhtOptions {
   readonly rng: Rng;
   readonly noise?: Noise;
-  /** Default `defaultBbhtBudget(N')`. */
+  /** Default `defaultBbhtBudget(N', noise)`. */
   readonly maxOracleCalls?: number;
 }
 
@@ -92,7 +111,7 @@ export function bbhtSearch(backend: Backend, oracle: Oracle, opts: BbhtOptions):
   const out = bbhtRounds(search, {
     rng: opts.rng,
     ...(opts.noise ? { noise: opts.noise } : {}),
-    maxOracleCalls: opts.maxOracleCalls ?? defaultBbhtBudget(search.searchSize),
+    maxOracleCalls: opts.maxOracleCalls ?? defaultBbhtBudget(search.searchSize, opts.noise),
   });
   const tally = newTally();
   tally.oracleCalls = out.oracleCalls;
