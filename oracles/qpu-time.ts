@@ -46,14 +46,29 @@ export interface QpuTimeOptions {
 export type CostCounts = Pick<SearchCost, 'oracleCalls' | 'groverIterations' | 'measurements'>;
 
 /**
- * p = 1 − (1 − ε)^G with G two-qubit gates per iteration (oracle with active QRAM + diffusion) on physical
- * profiles; on a logical profile ε is per logical qubit per cycle, so G = depth × (circuit + router qubits).
+ * Fault locations of the bucket-brigade data access per oracle call (load + unload): 2·n² per payload bit
+ * for n address qubits. Not every active router gate: Hann, Lee, Girvin, Jiang, "Resilience of quantum random
+ * access memory to generic noise", PRX Quantum 2, 020311 (2021), show the bucket-brigade query infidelity
+ * grows only as O(ε·log²N) — an error in a router off the queried branch does not reach the query — so
+ * counting all O(N) driven routers as independent faults (as this model once did) overstated it by ~N/log²N.
+ * The n² is their bound's scaling; its constant is taken as one per layer (load and unload).
+ */
+export function qramFaultLocations(model: OracleCostModel): number {
+  return 2 * model.indexQubits ** 2 * model.dataQubits;
+}
+
+/**
+ * p = 1 − (1 − ε)^F with F fault locations per iteration: on physical profiles every two-qubit gate of the
+ * arithmetic, comparator and diffusion plus the QRAM's polylogarithmic locations (qramFaultLocations); on a
+ * logical profile ε is per logical qubit per cycle, so F = depth × circuit qubits + the QRAM's locations.
+ * At n = 2^20 with a key payload the q·k arithmetic alone (~10^6 gates) makes p ≈ 1 on every profile.
  */
 export function noisePerOracleCall(profile: HardwareProfile, model: OracleCostModel): number {
   const it = iterationCost(model);
+  const gates = it.twoQubitGates - model.qram.twoQubitGates;
   const exposures = profile.errorModel === 'per-two-qubit-gate'
-    ? it.twoQubitGates
-    : it.depth * (model.qubits + model.qramRouterQubits);
+    ? gates + qramFaultLocations(model)
+    : (it.depth - model.qram.depth) * model.qubits + qramFaultLocations(model);
   return -Math.expm1(exposures * Math.log1p(-profile.twoQubitError));
 }
 

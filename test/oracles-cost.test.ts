@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import {
-  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel,
+  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations,
   profileNames, quantumTopK, searchSpace, thresholdOracle, withOverrides,
 } from '../oracles/index.ts';
 
@@ -66,4 +66,16 @@ test('threshold oracle carries its cost model (payload, exclusions)', () => {
   assert.equal(o.cost.dataQubits, 8);
   const plain = thresholdOracle(new Float32Array(100), 0, { payload: { kind: 'score', bits: 8 } });
   assert.ok(o.cost.comparator.twoQubitGates > plain.cost.comparator.twoQubitGates);
+});
+
+test('QRAM noise: fault locations grow as log²N (Hann et al. 2021), not with the O(N) active routers (issue 13, finding 6)', () => {
+  const at = (n: number) => oracleCostModel({ indexQubits: n, payload: { kind: 'score', bits: 16 } });
+  assert.equal(qramFaultLocations(at(10)), 2 * 100 * 16);
+  assert.equal(qramFaultLocations(at(20)) / qramFaultLocations(at(10)), 4, '2^10× the keys: 4× the fault locations');
+  assert.ok(at(20).qram.twoQubitGates / at(10).qram.twoQubitGates > 1000, 'while the active gate count is O(N)');
+  // A flag oracle over 2^20 indices on trapped ions: the O(N) count gave p ≈ 1; the polylog one leaves it usable.
+  const flag = oracleCostModel({ indexQubits: 20, payload: { kind: 'flag' } });
+  const p = noisePerOracleCall(getProfile('trapped-ion'), flag);
+  assert.ok(p < 0.9, `p = ${p}`);
+  assert.ok(p > 0.1, `p = ${p}: the comparator, exclusion and diffusion gates still count`);
 });
