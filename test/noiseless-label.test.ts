@@ -1,12 +1,13 @@
 /**
- * Issue 13, finding 4: the break-even lengths assume noiseless hardware, and the same cost model gives a per-call
+ * Issue 13, findings 4 and 2: the break-even lengths assume noiseless hardware, and the same cost model gives a per-call
  * error probability of ≈ 1 on every profile — so every place that shows a break-even says so.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { crossoverAnalysis, NOISELESS_NOTE } from '../bench/charts/crossover-analysis.ts';
+import { crossoverAnalysis, NOISELESS_LINES } from '../bench/charts/crossover-analysis.ts';
 import { crossoverSubtitle } from '../bench/charts/crossover.ts';
+import { GPU_REFERENCE_DIM, loadGpuReference } from '../bench/charts/gpu-reference.ts';
 import { buildReport } from '../bench/report.ts';
 import { upgradeResults, type ResultsDoc } from '../bench/results.ts';
 import { DEFAULT_BITS, getProfile, noisePerOracleCall, oracleCostModel, profileNames } from '../oracles/index.ts';
@@ -24,6 +25,15 @@ test('the label is true: a 2^20-key grover-topk oracle call fails with probabili
 test('the crossover chart and the report say the break-even assumes noiseless hardware', () => {
   const a = crossoverAnalysis(sample);
   assert.ok(a.method, 'the sample has grover-topk records');
-  assert.ok(crossoverSubtitle(sample, a).includes(NOISELESS_NOTE));
+  assert.ok(NOISELESS_LINES.every((l) => crossoverSubtitle(sample, a).includes(l)));
   assert.ok(buildReport(sample, []).includes('assumes noiseless hardware'));
+});
+
+test('the crossover says when the GPU reference has another head dimension than the run (issue 13, finding 2)', () => {
+  assert.ok(loadGpuReference().every((r) => r.d === null || r.d === GPU_REFERENCE_DIM), 'every GPU attention row is at the declared d');
+  const a = crossoverAnalysis(sample);
+  assert.equal(sample.meta.config.dim, 64);
+  assert.ok(crossoverSubtitle(sample, a).some((line) => /GPU figures are at d = 128, this run at d = 64/.test(line)));
+  const same = { ...sample, meta: { ...sample.meta, config: { ...sample.meta.config, dim: 128 } } };
+  assert.ok(!crossoverSubtitle(same, crossoverAnalysis(same)).some((line) => /GPU figures are at d =/.test(line)));
 });

@@ -122,4 +122,5 @@ export function formatSeconds(s: number): string {
  * error rates, the same cost model puts the error probability of one oracle call at ≈ 1 at these sizes
  * (`qattn grover --hardware P --json`, noisePerOracleCall), so no profile runs this search as modeled.
  */
-export const NOISELESS_NOTE = 'assumes noiseless hardware: with each profile\'s error rates one oracle call fails with probability ≈ 1 (qattn grover --hardware P)';
+export const NOISELESS_LINES = ['assumes noiseless hardware: with each profile\'s error rates', 'one oracle call fails with probability ≈ 1 (qattn grover --hardware P)'] as const;
+export const NOISELESS_NOTE = NOISELESS_LINES.join(' ');

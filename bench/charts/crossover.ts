@@ -7,9 +7,9 @@
  */
 import type { ResultsDoc } from '../results.ts';
 import { asSpec, bottomLegend, findFit, nEncoding, runShape, wrapParts, type ChartDef, type ChartSpec } from './common.ts';
-import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, REFERENCE_N, type CrossoverAnalysis } from './crossover-analysis.ts';
+import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_LINES, REFERENCE_N, type CrossoverAnalysis } from './crossover-analysis.ts';
 import { logGrid, MAX_LOG2_N } from './crossover-model.ts';
-import { GPU_REFERENCE_SOURCE } from './gpu-reference.ts';
+import { GPU_REFERENCE_DIM, GPU_REFERENCE_SOURCE } from './gpu-reference.ts';
 
 export interface CrossoverRow {
   readonly panel: 'time' | 'latency';
@@ -161,7 +161,10 @@ export function crossoverSubtitle(doc: ResultsDoc, a: CrossoverAnalysis): string
     ...wrapParts(alphaParts(doc, a), 88, ' '),
     ...closeLines,
     ...wrapParts([`break-even n with ${a.competitors[0]?.name ?? 'the GPU'}: ${evens[0] ?? ''}`, ...evens.slice(1)]),
-    NOISELESS_NOTE,
+    ...NOISELESS_LINES,
+    ...(doc.meta.config.dim !== GPU_REFERENCE_DIM
+      ? [`the GPU figures are at d = ${GPU_REFERENCE_DIM}, this run at d = ${doc.meta.config.dim} (no GPU data at d = ${doc.meta.config.dim}; not rescaled)`]
+      : []),
     ...(need === null ? ['fewer than two lengths: no extrapolation']
       : wrapParts([`to match it at n = 2^20 an oracle call must take ≤ ${formatSeconds(need)}; modeled: ${per[0] ?? ''}`, ...per.slice(1)], 88, ', ')),
     `GPU: ${GPU_REFERENCE_SOURCE}`,

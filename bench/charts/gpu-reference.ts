@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 
 export const GPU_REFERENCE_FILE = new URL('../reference-data/gpu-h200-attention.jsonl', import.meta.url);
+/** The head dimension of every GPU reference row (the only one the data has). */
+export const GPU_REFERENCE_DIM = 128;
 export const GPU_REFERENCE_SOURCE = 'one NVIDIA H200, PyTorch 2.11, bf16, d = 128, median of 10 runs (bench/reference-data/)';
 
 export interface GpuReferenceRow {
