@@ -122,13 +122,30 @@ function innerProductCost(dim: number, bits: number): GateCount {
   return count(2 * gates, 2 * depth);
 }
 
-/** Threshold comparator (16w, compute + uncompute) plus an n-bit equality test per excluded index. */
+/**
+ * Threshold comparator (16w, compute + uncompute) plus the exclusion tests: is the index one of the e excluded
+ * ones? The e tests run in parallel (issue 13, finding 9: run one after another they were about a quarter of
+ * all layers at n = 2^20): the n-bit index is fanned out into e copies (e·n CNOTs in ⌈log₂(e+1)⌉ doubling
+ * layers), each copy is compared with its classical constant at once (an n-control equality test, 2n − 3
+ * Toffolis in a ladder), and the e flags are OR-ed by a tree of e − 1 Toffolis, ⌈log₂e⌉ deep; everything is
+ * uncomputed (×2). The copies cost e·n ancilla qubits (exclusionAncillas).
+ */
 function comparatorCost(width: number, n: number, excludeCount: number): GateCount {
   const compare = 16 * width;
-  const perExclusion = 2 * TOFFOLI * Math.max(1, mcToffolis(n));
   const combine = excludeCount > 0 ? 2 * TOFFOLI : 0;
-  const gates = compare + excludeCount * perExclusion + combine;
-  return count(gates, gates);
+  if (excludeCount === 0) return count(compare, compare);
+  const e = excludeCount;
+  const test = TOFFOLI * Math.max(1, mcToffolis(n));
+  const fanLayers = Math.ceil(Math.log2(e + 1));
+  const orLayers = Math.max(1, Math.ceil(Math.log2(e)));
+  const gates = compare + combine + 2 * (e * n + e * test + TOFFOLI * Math.max(0, e - 1));
+  const depth = compare + combine + 2 * (fanLayers + test + TOFFOLI * orLayers);
+  return count(gates, depth);
+}
+
+/** Ancillas of the parallel exclusion tests: e index copies of n qubits, e flags and the combined flag. */
+function exclusionAncillas(n: number, excludeCount: number): number {
+  return excludeCount > 0 ? excludeCount * n + excludeCount + 1 : 0;
 }
 
 /** H X C^{n−1}Z X H: only the multi-controlled Z has two-qubit gates. */
@@ -153,10 +170,10 @@ export function oracleCostModel(spec: CostModelSpec): OracleCostModel {
   const width = comparedWidth(payload);
   const arithmeticAncillas = payload.kind === 'key' ? payload.dim * 2 * payload.bits + Math.ceil(Math.log2(payload.dim)) + 1 : 0;
   const comparatorAncillas = width > 0 ? 2 : 0;
-  const exclusionAncillas = excludeCount > 0 ? 2 : 0;
+  const exclusion = exclusionAncillas(n, excludeCount);
   // The diffusion's C^{n−1}Z needs n − 3 ladder ancillas, an n-control equality test n − 2; they are reused.
   const ladderAncillas = Math.max(0, excludeCount > 0 ? n - 2 : n - 3);
-  const ancillaQubits = arithmeticAncillas + comparatorAncillas + exclusionAncillas + ladderAncillas;
+  const ancillaQubits = arithmeticAncillas + comparatorAncillas + exclusion + ladderAncillas;
   return {
     payload,
     indexQubits: n,

@@ -79,3 +79,14 @@ test('QRAM noise: fault locations grow as log²N (Hann et al. 2021), not with th
   assert.ok(p < 0.9, `p = ${p}`);
   assert.ok(p > 0.1, `p = ${p}: the comparator, exclusion and diffusion gates still count`);
 });
+
+test('exclusion tests run in parallel: depth grows with log k, gates and ancillas with k (issue 13, finding 9)', () => {
+  const at = (k: number) => oracleCostModel({ indexQubits: 20, payload: { kind: 'key', dim: 64, bits: 16 }, excludeCount: k });
+  const [k8, k32, k128] = [at(8), at(32), at(128)];
+  const perDoubling = (k32.comparator.depth - k8.comparator.depth) / 2;
+  assert.ok(perDoubling > 0 && Math.abs((k128.comparator.depth - k32.comparator.depth) / 2 - perDoubling) <= 6 * 2 + 2, 'a constant per doubling of k: logarithmic');
+  assert.ok(k128.comparator.twoQubitGates > 3.5 * k32.comparator.twoQubitGates - 1000, 'gates stay linear in k');
+  assert.ok(k32.ancillaQubits - at(0).ancillaQubits >= 32 * 20, 'the index copies are paid in qubits');
+  const it = iterationCost(k32);
+  assert.ok(k32.comparator.depth / it.depth < 0.05, `exclusion share of layers ${(k32.comparator.depth / it.depth).toFixed(3)} (was ~0.24 serialized)`);
+});
