@@ -12,7 +12,7 @@ import { resolveOptions } from '../attention/options.ts';
 import { attendPrepared, prepareAttention, runAttention } from '../attention/run.ts';
 import { kvOf, queryOf } from '../attention/define.ts';
 import type { AttentionInput, AttentionOutput, OptionValue } from '../attention/types.ts';
-import { groverTopk } from '../attention/mechanisms/grover-topk.ts';
+import { groverTopk, quantizeKeys } from '../attention/mechanisms/grover-topk.ts';
 import { nthUnselected } from '../attention/mechanisms/tail-estimate.ts';
 import { modeledQpuSeconds } from '../bench/qpu.ts';
 import { QattnError } from '../core/errors.ts';
@@ -150,4 +150,21 @@ test('prepare counts the QRAM writes of the keys (n·d), appending t keys adds t
   const out = (await attendPrepared(prepared, queryOf(input))).output;
   assert.equal(out.cost.extra['qramWrites'], undefined, 'a per-cache count, not a per-query one');
   assert.equal(prepared.cost.extra['qramWrites'], 120 * 8);
+});
+
+test('oracleBits: the oracle searches b-bit fixed-point keys, so coarse keys flip ranks (issue 13, finding 10)', async () => {
+  const k = Float32Array.from([0.3, -0.7, 0.001, 5, 1e-9, 0]);
+  const q = quantizeKeys(k, 2, 3, 4); // per key: scale 2^⌈log₂ max⌉ / 2^3
+  assert.deepEqual([...q.subarray(0, 3)], [0.25, -0.75, 0], 'key 0: steps of 1/8');
+  assert.deepEqual([...q.subarray(3)], [5, 0, 0], 'key 1: steps of 1 (max 5 → 8/8)');
+  assert.deepEqual(quantizeKeys(k, 2, 3, 4).subarray(3), quantizeKeys(k.subarray(3), 1, 3, 4), 'per key: a key quantizes alone');
+  const input = { ...gaussianInput({ m: 6, n: 400, d: 16, dv: 4, seed: 41 }), seed: 2 };
+  const exactSel = (await runAttention('topk-exact', input, { k: 8 })).output.selected!;
+  const differs = async (bits: number): Promise<number> => {
+    const g = await grover(input, { k: 8, oracleBits: bits });
+    return g.selected!.reduce((c, sel, i) => c + (sorted(sel).join() === sorted(exactSel[i]!).join() ? 0 : 1), 0);
+  };
+  assert.equal(await differs(0), 0, 'float32 keys: the true top-k');
+  assert.ok(await differs(2) > 0, '2-bit keys: some query keeps a different set');
+  assert.ok(await differs(16) <= 1, '16-bit keys: at most a near-tie flips');
 });

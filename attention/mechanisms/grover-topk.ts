@@ -6,12 +6,13 @@
  * the hybrid loop a QPU would run: it returns indices; the classical host computes k dot products and the sum.
  *
  * Two phases. prepare binds K for onnxruntime's score Gemm (kernels/ort/scores.ts — the same fast score path
- * topk-exact and exact use; no copy of K) and counts, for the cost model, the n·d key values a QPU would have
+ * topk-exact and exact use) — by default a copy of K rounded to the oracleBits fixed point the cost model
+ * charges (quantizeKeys), so the search sees the rank flips and ties of a 16-bit key oracle — and counts, for the cost model, the n·d key values a QPU would have
  * to write into QRAM once per cache (prepare cost `qramWrites`; appending t keys writes t·d more). attend runs,
  * per query, the logits, the simulated search and the exact float64 softmax over the k selected keys.
  *
- * Oracle: query i's threshold oracle is over its scaled, masked logits l_j = q_i·k_j·scale + mask_ij (float32,
- * from the Gemm) for the keys of its causal window [0, vis) only (the index register addresses that prefix of
+ * Oracle: query i's threshold oracle is over its scaled, masked logits l_j = q_i·k̃_j·scale + mask_ij (float32,
+ * from the Gemm, k̃ the quantized keys) for the keys of its causal window [0, vis) only (the index register addresses that prefix of
  * the KV cache). It marks j iff l_j > τ strictly and top-k's τ is the minimum of a set of scores (≥ −∞), so a
  * −∞ (masked) key is never marked; −∞ keys still in the set at the end (fewer than k finite keys, or a failed
  * search) are dropped. k ≥ vis takes every unmasked visible key without any search (0 oracle calls): the
@@ -70,6 +71,7 @@ const OPTIONS = {
   failureProbability: { type: 'number', default: 0.01, min: 1e-9, max: 0.5, description: 'target δ per query that the top-k is wrong (sets the certification rounds)' },
   tailMass: { type: 'enum', default: 'none', values: ['none', 'uniform-estimate'], description: 'none: renormalise over the k; uniform-estimate: add the unselected mass estimated from uniform samples' },
   tailSamples: { type: 'int', default: 32, min: 1, max: 1 << 20, description: 'uniform tail samples per query when tailMass=uniform-estimate' },
+  oracleBits: { type: 'int', default: DEFAULT_BITS, min: 0, max: 24, description: 'fixed-point bits of the keys the oracle computes q·k from, as the cost model charges (per key: b-bit mantissas, one power-of-two scale); 0: float32 keys (an idealized oracle, still charged 16 bits)' },
 } as const;
 
 type Opts = OptionValues<typeof OPTIONS>;
@@ -112,7 +114,7 @@ function makeSearch(kv: KvInput, options: Opts): Search {
   const { hardware, noise: p } = options;
   return {
     backend: createBackend(options.backend),
-    payload: { kind: 'key', dim: kv.d, bits: DEFAULT_BITS },
+    payload: { kind: 'key', dim: kv.d, bits: options.oracleBits > 0 ? options.oracleBits : DEFAULT_BITS },
     k: options.k,
     delta: options.failureProbability,
     ledger: new Map(),
@@ -212,11 +214,39 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
   return { out, cost: totalsCost(t, records, selected), selected, path: `dhhm-${search.backend.name}`, quantum: records };
 }
 
+/**
+ * K as the oracle holds it (issue 13, finding 10: the cost model charges b-bit fixed-point keys, so the
+ * simulated search must see the rank flips and ties they cause): each key rounded to b-bit signed mantissas
+ * with one power-of-two scale per key (block floating point: 2^⌈log₂ max|k_j|⌉ / 2^(b−1)), exact in float32
+ * for b ≤ 24. Per key, so appending keys quantizes them alone and equals quantizing the concatenation. The
+ * final softmax still uses the real keys: the host computes exact scores for the keys the search returns.
+ */
+export function quantizeKeys(k: Float32Array, n: number, d: number, bits: number): Float32Array {
+  const out = new Float32Array(n * d);
+  const top = 2 ** (bits - 1);
+  for (let j = 0; j < n; j++) {
+    let max = 0;
+    for (let c = 0; c < d; c++) max = Math.max(max, Math.abs(k[j * d + c]!));
+    if (max === 0) continue;
+    const step = 2 ** Math.ceil(Math.log2(max)) / top;
+    for (let c = 0; c < d; c++) {
+      const q = Math.max(-top, Math.min(top - 1, Math.round(k[j * d + c]! / step)));
+      out[j * d + c] = q * step;
+    }
+  }
+  return out;
+}
+
+/** K bound for the oracle's scores: the float32 keys, or their oracleBits quantization (a copy). */
+function oracleKeys(kv: KvInput, bits: number): Promise<OrtKeys> {
+  return prepareOrtKeys(bits > 0 ? { ...kv, k: quantizeKeys(kv.k, kv.n, kv.d, bits) } : kv, 1);
+}
+
 /** QRAM values a QPU writes for `keys` keys of dimension d: every key coordinate, once per cache. */
 const qramWrites = (keys: number, d: number): number => keys * d;
 
-async function prepare(kv: KvInput): Promise<PreparedState<State>> {
-  return { state: { keys: await prepareOrtKeys(kv, 1) }, cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kv.n, kv.d) } } };
+async function prepare(kv: KvInput, options: Opts): Promise<PreparedState<State>> {
+  return { state: { keys: await oracleKeys(kv, options.oracleBits) }, cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kv.n, kv.d) } } };
 }
 
 export type { GroverQuantumRecord } from './grover-cost.ts';
@@ -250,8 +280,9 @@ export const groverTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
   },
   prepare,
   attend,
-  // The grown cache is bound again (no copy) and only the new keys are written into QRAM: t·d values.
-  async append(_prev, grown, kNew) {
-    return { state: { keys: await prepareOrtKeys(grown, 1) }, cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kNew.length / grown.d, grown.d) } } };
+  // The grown cache is bound again (quantized again when oracleBits > 0: per key, so equal to preparing the
+  // concatenation) and only the new keys are written into QRAM: t·d values.
+  async append(prev, grown, kNew) {
+    return { state: { keys: await oracleKeys(grown, prev.options.oracleBits) }, cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kNew.length / grown.d, grown.d) } } };
   },
 });
