@@ -119,3 +119,15 @@ export function modelQpuSeconds(
   for (const p of profiles) out[p.name] = qpuBreakdown(cost, model, p, opts);
   return out;
 }
+
+/**
+ * The generic break-even of a quadratic speedup (Babbush, McClean, Newman, Gidney, Boixo, Neven, "Focus beyond
+ * quadratic speedups for error-corrected quantum advantage", PRX Quantum 2, 010103 (2021), Eq. 1 and Table I):
+ * a classical machine of parallelism S spends t_C per step on N steps, the quantum one t_Q per step on √N, so
+ * they tie at √N* = t_Q·S/t_C, after T* = t_Q·√N* = t_Q²·S/t_C seconds. Their Table I: t_Q = 17 ms (100
+ * Toffolis in a surface code), t_C = 33 ns → 2.4 hours at S = 1, 100 days at S = 10³, 280 years at S = 10⁶.
+ */
+export function quadraticBreakEven(tQuantumSeconds: number, tClassicalSeconds: number, parallelism = 1): { seconds: number; steps: number } {
+  const root = (tQuantumSeconds * parallelism) / tClassicalSeconds;
+  return { seconds: tQuantumSeconds * root, steps: root * root };
+}

@@ -37,3 +37,8 @@ test('the crossover says when the GPU reference has another head dimension than 
   const same = { ...sample, meta: { ...sample.meta, config: { ...sample.meta.config, dim: 128 } } };
   assert.ok(!crossoverSubtitle(same, crossoverAnalysis(same)).some((line) => /GPU figures are at d =/.test(line)));
 });
+
+test('the report puts Babbush et al.\'s generic break-even T* = t_Q²/t_C beside the attention-specific one', () => {
+  const html = buildReport(sample, []);
+  assert.match(html, /generic T\* = t_Q²\/t_C \(Babbush et al\. 2021\)/);
+});

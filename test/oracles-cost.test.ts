@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import {
-  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations,
+  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations, quadraticBreakEven,
   profileNames, quantumTopK, searchSpace, thresholdOracle, withOverrides,
 } from '../oracles/index.ts';
 
@@ -89,4 +89,16 @@ test('exclusion tests run in parallel: depth grows with log k, gates and ancilla
   assert.ok(k32.ancillaQubits - at(0).ancillaQubits >= 32 * 20, 'the index copies are paid in qubits');
   const it = iterationCost(k32);
   assert.ok(k32.comparator.depth / it.depth < 0.05, `exclusion share of layers ${(k32.comparator.depth / it.depth).toFixed(3)} (was ~0.24 serialized)`);
+});
+
+test('Babbush et al. (PRX Quantum 2, 010103), Table I: break-even of a quadratic speedup to two significant figures', () => {
+  const tQ = 17e-3, tC = 33e-9;
+  const hours = quadraticBreakEven(tQ, tC, 1).seconds / 3600;
+  const days = quadraticBreakEven(tQ, tC, 1e3).seconds / 86400;
+  const years = quadraticBreakEven(tQ, tC, 1e6).seconds / (365.25 * 86400);
+  assert.equal(Number(hours.toPrecision(2)), 2.4);
+  assert.equal(Number(days.toPrecision(2)), 100);
+  assert.equal(Number(years.toPrecision(2)), 280);
+  const b = quadraticBreakEven(tQ, tC, 1);
+  assert.ok(Math.abs(tQ * Math.sqrt(b.steps) - tC * b.steps) / (tC * b.steps) < 1e-12, 'both sides take T* at N*');
 });
