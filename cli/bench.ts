@@ -15,6 +15,7 @@ import { progressReporter } from '../bench/progress.ts';
 import type { BenchRecord } from '../bench/results.ts';
 import { planGroups, runBench } from '../bench/runner.ts';
 import { formatSummary } from '../bench/summary.ts';
+import { verdictShort } from '../bench/verdict.ts';
 import { HELP_FLAG, intFlag, numberFlag, parseFlags, processIo, type CliIo } from './args.ts';
 
 export const BENCH_USAGE = `usage: qattn bench [flags]
@@ -113,7 +114,10 @@ export async function benchCommand(argv: string[], io: CliIo = processIo): Promi
     const doc = buildDoc(finishMeta(meta, t0), records, config.fitMinN);
     writeResults(paths, doc, true);
     if (flags.json) io.out(JSON.stringify(doc, null, 1));
-    else io.out(`${formatSummary(records, doc.fits)}\n\nresults: ${paths.json} (${records.length} cells, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    else {
+      const verdict = verdictShort(doc);
+      io.out(`${formatSummary(records, doc.fits)}${verdict ? `\n\n${verdict}` : ''}\n\nresults: ${paths.json} (${records.length} cells, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    }
     // After the results are safely written and reported, so a chart failure never costs a run.
     if (!flags['no-charts']) {
       const report = await renderCharts(paths);

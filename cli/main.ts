@@ -40,6 +40,10 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'write the charts and an offline HTML report (index.html) for a bench results.json',
     load: async () => (await import('./report.ts')).reportCommand,
   },
+  verdict: {
+    summary: 'the break-even table of a bench results.json: per hardware profile, QRAM model and classical parallelism',
+    load: async () => (await import('./verdict.ts')).verdictCommand,
+  },
   infer: {
     summary: 'swap the attention of an ONNX model (default: USE-lite) for a mechanism and report the output change',
     load: async () => (await import('./infer.ts')).inferCommand,
