@@ -29,7 +29,10 @@ export interface QuantumOracleModel {
   readonly dataQubits: number;
   readonly ancillaQubits: number;
   readonly qubits: number;
+  readonly qramModel: 'bucket-brigade' | 'qroam' | 'free';
+  readonly excludeCount: number;
   readonly qramRouterQubits: number;
+  readonly qramWriteBits: number;
   readonly qram: QuantumGateCount;
   readonly arithmetic: QuantumGateCount;
   readonly comparator: QuantumGateCount;

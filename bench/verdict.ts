@@ -7,12 +7,17 @@
  * Noiseless and noisy side by side: the noiseless rows are the crossover's extrapolation; the noisy rows use
  * each profile's own error rates through the same cost model (oracles/qpu-time.ts noisePerOracleCall) and
  * give no break-even when a call fails with probability above ½ — the search then decays towards uniform
- * sampling, and no quadratic speedup is left to break even with. QRAM: the bucket-brigade model of
- * oracles/cost-model.ts (the one this version models). S divides the classical time (S GPUs on one query).
+ * sampling, and no quadratic speedup is left to break even with. QRAM: each model of oracles/cost-model.ts
+ * ('free' is the most favourable assumption), the run's counts re-costed under it (the results record each
+ * profile's default only). S divides the classical time (S GPUs on one query).
  */
-import { DEFAULT_BITS, getProfile, isProfileName, noisePerOracleCall, oracleCostModel, searchSpace } from '../oracles/index.ts';
-import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, REFERENCE_N } from './charts/crossover-analysis.ts';
-import { breakEvenN, requiredPerCall } from './charts/crossover-model.ts';
+import {
+  DEFAULT_BITS, getProfile, isProfileName, noisePerOracleCall, oracleCostModel, qpuBreakdown, qramModels, searchSpace, withOverrides,
+  type HardwareProfile, type OracleCostModel, type QramModel,
+} from '../oracles/index.ts';
+import { findFit } from './charts/common.ts';
+import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, quantumRecords, REFERENCE_N } from './charts/crossover-analysis.ts';
+import { breakEvenN, fitQpuModel, requiredPerCall, type QpuModel, type QpuPoint } from './charts/crossover-model.ts';
 import { GPU_REFERENCE_SOURCE } from './charts/gpu-reference.ts';
 import { formatN, table } from './format.ts';
 import type { ResultsDoc } from './results.ts';
@@ -25,7 +30,7 @@ export const NOISY_MAX_ERROR = 0.5;
 
 export interface VerdictLine {
   readonly profile: string;
-  readonly qram: 'bucket-brigade';
+  readonly qram: QramModel;
   readonly parallelism: number;
   readonly noiseless: boolean;
   /** Break-even context length, or null: never (not below 2^128, or lost to noise). */
@@ -40,11 +45,28 @@ export interface VerdictLine {
   readonly note: string;
 }
 
-/** The k and d of the quantum records (for the per-call error), from the first grover record. */
+/** The k and d of the quantum records, from the first grover record. */
 function shapeOf(doc: ResultsDoc): { k: number; d: number } {
   const r = doc.records.find((x) => x.method === 'grover-topk');
   const k = typeof r?.options['k'] === 'number' ? r.options['k'] : 32;
   return { k, d: r?.d ?? doc.meta.config.dim };
+}
+
+/** The cost model of a record's oracle under a QRAM model. */
+function recordModel(n: number, d: number, k: number, bits: number, qram: QramModel): OracleCostModel {
+  return oracleCostModel({ indexQubits: searchSpace(n).qubits, payload: { kind: 'key', dim: d, bits }, excludeCount: k, qram });
+}
+
+/** Seconds per query of the run's grover records re-costed on `profile`, fitted as the crossover chart does. */
+function qpuModelFor(doc: ResultsDoc, profile: HardwareProfile, bits: number, k: number): { model: QpuModel | null; from: number } {
+  const recs = quantumRecords(doc);
+  const points: QpuPoint[] = recs.map((r) => {
+    const counts = { oracleCalls: r.cost.oracleQueries ?? 0, groverIterations: r.cost.groverIterations ?? 0, measurements: r.cost.extra['measurements'] ?? 0 };
+    const seconds = qpuBreakdown(counts, recordModel(r.n, r.d, k, bits, profile.qram), profile, { selections: k }).total;
+    return { n: r.n, seconds: seconds / r.m, calls: counts.oracleCalls / r.m };
+  });
+  const fit = recs[0] ? findFit(doc.fits, recs[0].method, recs[0].workload, 'oracleQueries') : undefined;
+  return { model: fitQpuModel(points, fit ? [fit.nMin, fit.nMax] : undefined), from: Math.min(...recs.map((r) => r.n)) };
 }
 
 export function verdictLines(doc: ResultsDoc): VerdictLine[] {
@@ -54,25 +76,31 @@ export function verdictLines(doc: ResultsDoc): VerdictLine[] {
   const { k, d } = shapeOf(doc);
   const bitsOpt = doc.records.find((x) => x.method === a.method)?.options['oracleBits'];
   const bits = typeof bitsOpt === 'number' && bitsOpt > 0 ? bitsOpt : DEFAULT_BITS;
-  const model = oracleCostModel({ indexQubits: searchSpace(REFERENCE_N).qubits, payload: { kind: 'key', dim: d, bits }, excludeCount: k });
-  const from = Math.min(...a.profiles.flatMap((p) => p.points.map((x) => x.n)));
-  return a.profiles.flatMap((p) => VERDICT_PARALLELISM.flatMap((S): VerdictLine[] => {
-    const classical = (n: number): number => gpu.time(n) / S;
-    const modeled = p.model ? p.model.perCallAt(REFERENCE_N) : null;
-    const needed = p.model ? requiredPerCall(p.model, classical, REFERENCE_N) : null;
-    const even = p.model ? breakEvenN(p.model.timeAt, classical, from) : null;
-    const error = isProfileName(p.profile) ? noisePerOracleCall(getProfile(p.profile), model) : NaN;
-    const base = { profile: p.profile, qram: 'bucket-brigade' as const, parallelism: S, neededOracleCallSeconds: needed, modeledOracleCallSeconds: modeled, competitor: gpu.name };
-    const noisyLost = !(error <= NOISY_MAX_ERROR);
-    return [
-      { ...base, noiseless: true, breakEvenN: even, perCallError: 0, note: 'noiseless hardware assumed' },
-      {
-        ...base, noiseless: false, breakEvenN: noisyLost ? null : even, perCallError: error,
-        note: noisyLost
-          ? `one oracle call fails with probability ${error.toPrecision(3)}: the search decays to uniform sampling, no speedup`
-          : `per-call error ${error.toPrecision(3)} ≤ ${NOISY_MAX_ERROR}: break-even as noiseless (the slowdown from noise is not modeled)`,
-      },
-    ];
+  return a.profiles.flatMap((p) => qramModels.flatMap((qram) => {
+    if (!isProfileName(p.profile)) return [];
+    const profile = withOverrides(getProfile(p.profile), { qram });
+    const { model: qpu, from } = qpuModelFor(doc, profile, bits, k);
+    const error = noisePerOracleCall(profile, recordModel(REFERENCE_N, d, k, bits, qram));
+    return VERDICT_PARALLELISM.flatMap((S): VerdictLine[] => {
+      const classical = (n: number): number => gpu.time(n) / S;
+      const base = {
+        profile: p.profile, qram, parallelism: S, competitor: gpu.name,
+        neededOracleCallSeconds: qpu ? requiredPerCall(qpu, classical, REFERENCE_N) : null,
+        modeledOracleCallSeconds: qpu ? qpu.perCallAt(REFERENCE_N) : null,
+      };
+      const even = qpu ? breakEvenN(qpu.timeAt, classical, from) : null;
+      const noisyLost = !(error <= NOISY_MAX_ERROR);
+      const label = qram === 'free' ? 'noiseless hardware and a free QRAM assumed (the most favourable case)' : 'noiseless hardware assumed';
+      return [
+        { ...base, noiseless: true, breakEvenN: even, perCallError: 0, note: label },
+        {
+          ...base, noiseless: false, breakEvenN: noisyLost ? null : even, perCallError: error,
+          note: noisyLost
+            ? `one oracle call fails with probability ${error.toPrecision(3)}: the search decays to uniform sampling, no speedup`
+            : `per-call error ${error.toPrecision(3)} ≤ ${NOISY_MAX_ERROR}: break-even as noiseless (the slowdown from noise is not modeled)`,
+        },
+      ];
+    });
   }));
 }
 
@@ -84,7 +112,7 @@ export function formatVerdict(doc: ResultsDoc): string {
   if (!lines.length) return 'verdict: no grover-topk cells with modeled QPU time in this run (run qattn bench with grover-topk).';
   const rows: string[][] = [];
   for (const l of lines.filter((x) => x.noiseless)) {
-    const noisy = lines.find((x) => !x.noiseless && x.profile === l.profile && x.parallelism === l.parallelism)!;
+    const noisy = lines.find((x) => !x.noiseless && x.profile === l.profile && x.qram === l.qram && x.parallelism === l.parallelism)!;
     rows.push([
       l.profile, l.qram, l.parallelism.toExponential(0).replace('e+0', '').replace('e+', 'e'), evenText(l.breakEvenN),
       l.neededOracleCallSeconds === null ? '–' : formatSeconds(l.neededOracleCallSeconds),
@@ -103,11 +131,11 @@ export function formatVerdict(doc: ResultsDoc): string {
 
 /** One line for the end of `qattn bench`'s summary: S = 1, noiseless and noisy. */
 export function verdictShort(doc: ResultsDoc): string | null {
-  const lines = verdictLines(doc).filter((l) => l.parallelism === 1);
+  const lines = verdictLines(doc).filter((l) => l.parallelism === 1 && isProfileName(l.profile) && l.qram === getProfile(l.profile).qram);
   if (!lines.length) return null;
   const per = lines.filter((l) => l.noiseless).map((l) => {
     const noisy = lines.find((x) => !x.noiseless && x.profile === l.profile)!;
     return `${l.profile} ${evenText(l.breakEvenN)} noiseless, ${evenText(noisy.breakEvenN)} with its noise`;
   });
-  return `verdict (break-even n vs the H200 scores + top-32, S = 1; qattn verdict --in RESULTS.json for the table): ${per.join('; ')}`;
+  return `verdict (break-even n vs the H200 scores + top-32, S = 1, each profile's QRAM; qattn verdict --in RESULTS.json for the table): ${per.join('; ')}`;
 }

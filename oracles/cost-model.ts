@@ -17,8 +17,15 @@
  *   query costs O(N) gate operations even though its depth is O(log N); Jaques & Rattew (arXiv 2305.10310)
  *   point out that the same O(N) active hardware could run a parallel classical algorithm instead. Both the
  *   depth (time) and the active gate count (hardware work) are reported so that objection is visible.
- * One-qubit gates are not counted: they are ~10× faster than two-qubit gates on every profile in
- * `hardware-profiles.ts` and interleave with them. Depth is in two-qubit-gate layers.
+ * - Data access is a named choice (`QramModel`, per hardware profile and overridable; issue 13, item 2):
+ *   'bucket-brigade' (above; the one-off write of the N·b data bits into its leaves is reported apart as
+ *   qramWriteBits); 'qroam' (Berry, Gidney, Motta, McClean, Babbush, Quantum 3, 208 (2019), arXiv 1902.02134:
+ *   a QROM with K ≈ √(N/b) parallel copies, about N/K + (K−1)·b Toffolis to load and N/K + K to unload; the
+ *   data sits in the circuit, so nothing is written once and the cost is paid per call); 'free' (an idealized
+ *   oracle with ⌈log₂N⌉ layers and no hardware cost: the most favourable assumption, labelled so).
+ * One-qubit gates are not counted (depth is in two-qubit-gate layers), so every time here is an
+ * underestimate; issue 13 finding 5 (they are not ~10× faster everywhere: Sycamore's are 25 ns against
+ * 12 ns two-qubit) is open.
  */
 import { check } from '../core/errors.ts';
 
@@ -30,6 +37,10 @@ export type Payload =
   | { readonly kind: 'score'; readonly bits: number }
   /** A d-dimensional b-bit key; the oracle computes q·k coherently (q is classical) and compares. */
   | { readonly kind: 'key'; readonly dim: number; readonly bits: number };
+
+/** How the oracle reads its data (module comment). */
+export type QramModel = 'bucket-brigade' | 'qroam' | 'free';
+export const qramModels: readonly QramModel[] = ['bucket-brigade', 'qroam', 'free'];
 
 export interface GateCount {
   readonly twoQubitGates: number;
@@ -48,8 +59,17 @@ export interface OracleCostModel {
   readonly ancillaQubits: number;
   /** index + data + ancilla: the logical width of the search circuit (QRAM routers not included). */
   readonly qubits: number;
-  /** Bucket-brigade routers: 2 qubits per router, 2^n − 1 routers — the O(N) hardware of the data access. */
+  /** The data access model. */
+  readonly qramModel: QramModel;
+  /** Indices the oracle refuses besides its threshold (top-k's current set). */
+  readonly excludeCount: number;
+  /**
+   * Qubits of the data access hardware: bucket-brigade routers (2 per router, 2^n − 1 routers: O(N)), QROAM's
+   * K·b copies, none for 'free'. (Named for the bucket brigade, the default.)
+   */
   readonly qramRouterQubits: number;
+  /** One-off: data bits written into the QRAM once per cache (bucket-brigade leaves: N·b; 0 for qroam, free). */
+  readonly qramWriteBits: number;
   /** Per oracle call (compute + uncompute): data access, inner product, comparator + exclusion tests. */
   readonly qram: GateCount;
   readonly arithmetic: GateCount;
@@ -64,6 +84,8 @@ export interface CostModelSpec {
   readonly payload: Payload;
   /** Indices the oracle must refuse even when their payload passes (top-k excludes the current set). */
   readonly excludeCount?: number;
+  /** Data access model (default 'bucket-brigade'). */
+  readonly qram?: QramModel;
 }
 
 /** Default fixed-point width for scores and keys: 16 bits resolves softmax logits to ~1e-4. */
@@ -108,6 +130,39 @@ function qramCost(n: number, bits: number): GateCount {
   const layers = 6 * n + bits;
   const ops = 2 * N + 3 * N * bits;
   return count(2 * CSWAP * ops, 2 * CSWAP * layers);
+}
+
+/** QROAM's K: the power of two nearest √(N/b), within [1, N] (Berry et al. 2019, the load-optimal choice). */
+export function qroamK(n: number, bits: number): number {
+  const N = 2 ** n;
+  return Math.min(N, Math.max(1, 2 ** Math.round(Math.log2(Math.sqrt(N / bits)))));
+}
+
+/**
+ * QROAM load + unload (Berry et al. 2019): ⌈N/K⌉ + (K − 1)·b Toffolis to load, ⌈N/K⌉ + K to unload. The
+ * ⌈N/K⌉ unary-iteration steps run in sequence and the swap network is log₂K CSWAP layers deep.
+ */
+function qroamCost(n: number, bits: number): GateCount {
+  const N = 2 ** n, K = qroamK(n, bits), blocks = Math.ceil(N / K);
+  const toffolis = blocks + (K - 1) * bits + blocks + K;
+  const layers = TOFFOLI * 2 * blocks + CSWAP * 2 * Math.ceil(Math.log2(K));
+  return count(TOFFOLI * toffolis, layers);
+}
+
+function accessCost(model: QramModel, n: number, bits: number): GateCount {
+  switch (model) {
+    case 'bucket-brigade': return qramCost(n, bits);
+    case 'qroam': return qroamCost(n, bits);
+    case 'free': return count(0, n);
+  }
+}
+
+function accessQubits(model: QramModel, n: number, bits: number): number {
+  switch (model) {
+    case 'bucket-brigade': return 2 * (2 ** n - 1);
+    case 'qroam': return qroamK(n, bits) * bits;
+    case 'free': return 0;
+  }
 }
 
 /**
@@ -165,6 +220,7 @@ function checkPayload(p: Payload): void {
 export function oracleCostModel(spec: CostModelSpec): OracleCostModel {
   const { indexQubits: n, payload } = spec;
   const excludeCount = spec.excludeCount ?? 0;
+  const qramModel = spec.qram ?? 'bucket-brigade';
   checkPayload(payload);
   const bits = payloadBits(payload);
   const width = comparedWidth(payload);
@@ -181,12 +237,20 @@ export function oracleCostModel(spec: CostModelSpec): OracleCostModel {
     dataQubits: bits,
     ancillaQubits,
     qubits: n + bits + ancillaQubits,
-    qramRouterQubits: 2 * (2 ** n - 1),
-    qram: qramCost(n, bits),
+    qramModel,
+    excludeCount,
+    qramRouterQubits: accessQubits(qramModel, n, bits),
+    qramWriteBits: qramModel === 'bucket-brigade' ? 2 ** n * bits : 0,
+    qram: accessCost(qramModel, n, bits),
     arithmetic: payload.kind === 'key' ? innerProductCost(payload.dim, payload.bits) : count(0, 0),
     comparator: comparatorCost(width, n, excludeCount),
     diffusion: diffusionCost(n),
   };
+}
+
+/** The same oracle with another data access model. */
+export function withQram(m: OracleCostModel, qram: QramModel): OracleCostModel {
+  return m.qramModel === qram ? m : oracleCostModel({ indexQubits: m.indexQubits, payload: m.payload, excludeCount: m.excludeCount, qram });
 }
 
 /** Two-qubit gates and depth of one Grover iteration (oracle call + diffusion). */

@@ -15,6 +15,7 @@
  * Measurement times are not in those sources: they are order-of-magnitude assumptions (marked below).
  */
 import { QattnError, check, listChoices } from '../core/errors.ts';
+import { qramModels, type QramModel } from './cost-model.ts';
 
 export type ProfileName = 'superconducting' | 'trapped-ion' | 'neutral-atom' | 'fault-tolerant';
 
@@ -32,6 +33,12 @@ export interface HardwareProfile {
   readonly errorModel: 'per-two-qubit-gate' | 'per-logical-qubit-cycle';
   /** Seconds per measurement of the index register (assumption, see header). */
   readonly measurementSeconds: number;
+  /**
+   * How its oracle reads the keys (cost-model.ts QramModel): the bucket brigade on physical devices (the
+   * architecture proposed for them), QROAM on the fault-tolerant one (what error-corrected algorithms compile
+   * data lookups to, Berry et al. 2019). Overridable.
+   */
+  readonly qram: QramModel;
   readonly notes: string;
 }
 
@@ -45,6 +52,7 @@ export const hardwareProfiles: Readonly<Record<ProfileName, HardwareProfile>> = 
     twoQubitError: 3e-3,
     errorModel: 'per-two-qubit-gate',
     measurementSeconds: 1e-6, // assumption: dispersive readout, ~0.5–1 µs
+    qram: 'bucket-brigade',
     notes: 'distance-7 surface code: logical error 0.143 %/cycle, Λ = 2.14',
   },
   'trapped-ion': {
@@ -56,6 +64,7 @@ export const hardwareProfiles: Readonly<Record<ProfileName, HardwareProfile>> = 
     twoQubitError: 1e-3,
     errorModel: 'per-two-qubit-gate',
     measurementSeconds: 100e-6, // assumption: fluorescence detection, ~100 µs
+    qram: 'bucket-brigade',
     notes: 'all-to-all connectivity; H1-1 two-qubit fidelity 99.914 %',
   },
   'neutral-atom': {
@@ -67,6 +76,7 @@ export const hardwareProfiles: Readonly<Record<ProfileName, HardwareProfile>> = 
     twoQubitError: 5e-3,
     errorModel: 'per-two-qubit-gate',
     measurementSeconds: 1e-3, // assumption: fluorescence imaging, ms class
+    qram: 'bucket-brigade',
     notes: 'coherence 12.6 s; the 6,100-atom work has no two-qubit gates (gate figures: Evered et al. 99.5 % CZ)',
   },
   'fault-tolerant': {
@@ -78,6 +88,7 @@ export const hardwareProfiles: Readonly<Record<ProfileName, HardwareProfile>> = 
     twoQubitError: 1e-3,
     errorModel: 'per-logical-qubit-cycle',
     measurementSeconds: 1e-6, // assumption: one logical cycle
+    qram: 'qroam',
     notes: 'planning profile, 100–500 logical qubits; 1 µs logical cycle is an assumption (lattice surgery needs ~d cycles per gate); error per logical cycle is Willow-today; user-overridable',
   },
 };
@@ -93,7 +104,7 @@ export function getProfile(name: string): HardwareProfile {
   return hardwareProfiles[name];
 }
 
-export type ProfileOverrides = Partial<Pick<HardwareProfile, 'qubits' | 'twoQubitGateSeconds' | 'twoQubitError' | 'measurementSeconds'>>;
+export type ProfileOverrides = Partial<Pick<HardwareProfile, 'qubits' | 'twoQubitGateSeconds' | 'twoQubitError' | 'measurementSeconds' | 'qram'>>;
 
 /** A copy of `profile` with some figures replaced (e.g. a fault-tolerant machine with 1000 logical qubits). */
 export function withOverrides(profile: HardwareProfile, overrides: ProfileOverrides): HardwareProfile {
@@ -101,5 +112,6 @@ export function withOverrides(profile: HardwareProfile, overrides: ProfileOverri
   check(Number.isInteger(out.qubits) && out.qubits >= 1, `profile qubits must be an integer ≥ 1, got ${out.qubits}`);
   check(out.twoQubitGateSeconds > 0 && out.measurementSeconds >= 0, 'profile times must be positive');
   check(out.twoQubitError >= 0 && out.twoQubitError <= 1, `profile error must be in [0, 1], got ${out.twoQubitError}`);
+  check(qramModels.includes(out.qram), `profile qram must be one of ${listChoices(qramModels)}, got ${String(out.qram)}`);
   return out;
 }

@@ -2,8 +2,8 @@
  * Public API of the simulated quantum search layer (see oracles/README.md): oracles as data, backends that
  * execute them, search algorithms with cost records, noise, and the QPU cost model.
  */
-export type { Payload, GateCount, OracleCostModel, CostModelSpec } from './cost-model.ts';
-export { oracleCostModel, iterationCost, DEFAULT_BITS } from './cost-model.ts';
+export type { Payload, GateCount, OracleCostModel, CostModelSpec, QramModel } from './cost-model.ts';
+export { oracleCostModel, iterationCost, DEFAULT_BITS, qramModels, qroamK, withQram } from './cost-model.ts';
 
 export type { Oracle, ThresholdOracle, MarkedOracle, Scores, SearchSpace, ThresholdOracleOptions } from './oracle.ts';
 export { thresholdOracle, markedOracle, randomSubset, searchSpace, oracleSize, checkScores, MAX_SEARCH_QUBITS } from './oracle.ts';

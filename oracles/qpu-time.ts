@@ -11,17 +11,21 @@
  * parallel and ignores routing/SWAP overhead, so these are optimistic lower bounds for real devices.
  */
 import type { SearchCost } from './algorithms/cost.ts';
-import { iterationCost, type OracleCostModel } from './cost-model.ts';
+import { iterationCost, withQram, type OracleCostModel, type QramModel } from './cost-model.ts';
 import { hardwareProfiles, type HardwareProfile } from './hardware-profiles.ts';
 import { depolarizing, type DepolarizingNoise } from './noise.ts';
 
 export interface QpuBreakdown {
   readonly profile: string;
+  /** The data access model the profile uses (hardware-profiles.ts). */
+  readonly qram: QramModel;
+  /** One-off, apart from the per-call terms: data bits written into the QRAM once per cache. */
+  readonly qramWriteBits: number;
   /** Seconds: the sum of the four terms below. */
   readonly total: number;
   /** Inner product, comparator and exclusion tests (compute + uncompute) over all oracle calls. */
   readonly oracleArithmetic: number;
-  /** Bucket-brigade load + unload over all oracle calls. */
+  /** Data access (the profile's QRAM model) load + unload over all oracle calls. */
   readonly qramLoading: number;
   readonly diffusion: number;
   readonly measurement: number;
@@ -51,10 +55,15 @@ export type CostCounts = Pick<SearchCost, 'oracleCalls' | 'groverIterations' | '
  * access memory to generic noise", PRX Quantum 2, 020311 (2021), show the bucket-brigade query infidelity
  * grows only as O(ε·log²N) — an error in a router off the queried branch does not reach the query — so
  * counting all O(N) driven routers as independent faults (as this model once did) overstated it by ~N/log²N.
- * The n² is their bound's scaling; its constant is taken as one per layer (load and unload).
+ * The n² is their bound's scaling; its constant is taken as one per layer (load and unload). QROAM is an
+ * ordinary circuit (all its gates count); the 'free' oracle has none.
  */
 export function qramFaultLocations(model: OracleCostModel): number {
-  return 2 * model.indexQubits ** 2 * model.dataQubits;
+  switch (model.qramModel) {
+    case 'bucket-brigade': return 2 * model.indexQubits ** 2 * model.dataQubits;
+    case 'qroam': return model.qram.twoQubitGates; // a circuit like any other: every gate is a fault location
+    case 'free': return 0;
+  }
 }
 
 /**
@@ -63,7 +72,8 @@ export function qramFaultLocations(model: OracleCostModel): number {
  * logical profile ε is per logical qubit per cycle, so F = depth × circuit qubits + the QRAM's locations.
  * At n = 2^20 with a key payload the q·k arithmetic alone (~10^6 gates) makes p ≈ 1 on every profile.
  */
-export function noisePerOracleCall(profile: HardwareProfile, model: OracleCostModel): number {
+export function noisePerOracleCall(profile: HardwareProfile, oracle: OracleCostModel): number {
+  const model = withQram(oracle, profile.qram);
   const it = iterationCost(model);
   const gates = it.twoQubitGates - model.qram.twoQubitGates;
   const exposures = profile.errorModel === 'per-two-qubit-gate'
@@ -86,7 +96,9 @@ export function parallelClassicalSeconds(model: OracleCostModel, opts: QpuTimeOp
   return (local + (opts.selections ?? 1) * model.indexQubits) * step;
 }
 
-export function qpuBreakdown(cost: CostCounts, model: OracleCostModel, profile: HardwareProfile, opts: QpuTimeOptions = {}): QpuBreakdown {
+export function qpuBreakdown(cost: CostCounts, oracle: OracleCostModel, profile: HardwareProfile, opts: QpuTimeOptions = {}): QpuBreakdown {
+  // The profile's data access model (hardware-profiles.ts qram), whatever the record was built with.
+  const model = withQram(oracle, profile.qram);
   const t = profile.twoQubitGateSeconds;
   const oracleArithmetic = cost.oracleCalls * (model.arithmetic.depth + model.comparator.depth) * t;
   const qramLoading = cost.oracleCalls * model.qram.depth * t;
@@ -95,6 +107,8 @@ export function qpuBreakdown(cost: CostCounts, model: OracleCostModel, profile: 
   const qubitsNeeded = model.qubits + model.qramRouterQubits;
   return {
     profile: profile.name,
+    qram: model.qramModel,
+    qramWriteBits: model.qramWriteBits,
     total: oracleArithmetic + qramLoading + diffusion + measurement,
     oracleArithmetic,
     qramLoading,

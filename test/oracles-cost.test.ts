@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import {
-  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations, quadraticBreakEven,
+  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations, quadraticBreakEven, qroamK, withQram,
   profileNames, quantumTopK, searchSpace, thresholdOracle, withOverrides,
 } from '../oracles/index.ts';
 
@@ -39,8 +39,12 @@ test('modelQpuSeconds: every profile, QRAM loading its own term, terms sum to th
     assert.ok(Math.abs(b.total - (b.qramLoading + b.oracleArithmetic + b.diffusion + b.measurement)) <= 1e-12 * b.total);
     assert.ok(b.noisePerOracleCall >= 0 && b.noisePerOracleCall <= 1);
     assert.ok(b.parallelClassicalSeconds < b.total, 'the Jaques–Rattew comparison is visible');
-    assert.equal(b.qubitsNeeded, model.qubits + model.qramRouterQubits);
+    const own = withQram(model, getProfile(b.profile).qram);
+    assert.equal(b.qram, own.qramModel);
+    assert.equal(b.qubitsNeeded, own.qubits + own.qramRouterQubits);
   }
+  assert.equal(qpu['fault-tolerant']!.qram, 'qroam');
+  assert.equal(qpu.superconducting!.qramWriteBits, 4096 * 64 * 16, 'the bucket brigade is written once: N·d·b bits, apart');
   assert.ok(qpu['trapped-ion']!.total > qpu.superconducting!.total, 'slower gates → more QPU seconds');
   const t = iterationCost(model);
   assert.equal(t.depth, model.qram.depth + model.arithmetic.depth + model.comparator.depth + model.diffusion.depth);
@@ -101,4 +105,27 @@ test('Babbush et al. (PRX Quantum 2, 010103), Table I: break-even of a quadratic
   assert.equal(Number(years.toPrecision(2)), 280);
   const b = quadraticBreakEven(tQ, tC, 1);
   assert.ok(Math.abs(tQ * Math.sqrt(b.steps) - tC * b.steps) / (tC * b.steps) < 1e-12, 'both sides take T* at N*');
+});
+
+test('QRAM models against their cited formulas (issue 13, item 2)', () => {
+  for (const n of [10, 16, 20]) {
+    const N = 2 ** n, b = 16;
+    const bb = oracleCostModel({ indexQubits: n, payload: { kind: 'score', bits: b }, qram: 'bucket-brigade' });
+    const qr = withQram(bb, 'qroam');
+    const free = withQram(bb, 'free');
+    // QROAM (Berry et al. 2019): ⌈N/K⌉ + (K−1)·b Toffolis to load, ⌈N/K⌉ + K to unload, K ≈ √(N/b) a power of two.
+    const K = qroamK(n, b);
+    assert.ok(K >= Math.sqrt(N / b) / Math.SQRT2 && K <= Math.sqrt(N / b) * Math.SQRT2, `K = ${K}`);
+    assert.equal(qr.qram.twoQubitGates, 6 * (2 * Math.ceil(N / K) + (K - 1) * b + K));
+    assert.equal(qr.qramRouterQubits, K * b);
+    assert.equal(qr.qramWriteBits, 0, 'QROAM holds the data in the circuit: nothing written once');
+    // Bucket brigade: O(N) routers and active gates, O(n) depth, N·b bits written once.
+    assert.equal(bb.qramRouterQubits, 2 * (N - 1));
+    assert.equal(bb.qramWriteBits, N * b);
+    assert.ok(bb.qram.depth < 100 * n + 2 * 8 * b && bb.qram.twoQubitGates > N);
+    // Free: no hardware, log-depth, labelled the most favourable.
+    assert.deepEqual([free.qram.twoQubitGates, free.qram.depth, free.qramRouterQubits], [0, n, 0]);
+    assert.ok(qr.qram.twoQubitGates < bb.qram.twoQubitGates, 'QROAM needs ~√N-ish Toffolis, the active bucket brigade O(N·b) gates');
+  }
+  assert.throws(() => withOverrides(getProfile('superconducting'), { qram: 'magic' as never }), /qram must be one of/);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { upgradeResults, type ResultsDoc } from '../bench/results.ts';
 import { VERDICT_PARALLELISM, verdictLines, verdictShort } from '../bench/verdict.ts';
-import { profileNames } from '../oracles/index.ts';
+import { profileNames, qramModels } from '../oracles/index.ts';
 import { runCli } from './helpers/cli.ts';
 
 const SAMPLE = new URL('../results/sample/results.json', import.meta.url).pathname;
@@ -17,7 +17,8 @@ test('qattn verdict --json on the committed sample: one line per profile × QRAM
   const r = await runCli('verdict', '--in', SAMPLE, '--json');
   assert.equal(r.code, 0, r.err.join('\n'));
   const lines = r.out.map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.equal(lines.length, profileNames.length * VERDICT_PARALLELISM.length * 2);
+  assert.equal(lines.length, profileNames.length * qramModels.length * VERDICT_PARALLELISM.length * 2);
+  assert.deepEqual([...new Set(lines.map((l) => l['qram']))].sort(), [...qramModels].sort());
   for (const l of lines) {
     for (const f of ['profile', 'qram', 'parallelism', 'noiseless', 'breakEvenN', 'neededOracleCallSeconds', 'modeledOracleCallSeconds']) assert.ok(f in l, `${f} missing`);
     assert.ok(l['breakEvenN'] === null || (typeof l['breakEvenN'] === 'number' && l['breakEvenN'] > 2 ** 20));
@@ -26,8 +27,13 @@ test('qattn verdict --json on the committed sample: one line per profile × QRAM
   assert.ok(lines.some((l) => l['noiseless'] === true) && lines.some((l) => l['noiseless'] === false));
   // More classical parallelism only pushes the break-even further out.
   for (const p of profileNames) {
-    const ns = lines.filter((l) => l['profile'] === p && l['noiseless'] === true).map((l) => l['breakEvenN'] as number | null);
-    for (let i = 1; i < ns.length; i++) assert.ok(ns[i] === null || (ns[i - 1] !== null && ns[i]! > ns[i - 1]!), `${p}: ${ns}`);
+    for (const q of qramModels) {
+      const ns = lines.filter((l) => l['profile'] === p && l['qram'] === q && l['noiseless'] === true).map((l) => l['breakEvenN'] as number | null);
+      for (let i = 1; i < ns.length; i++) assert.ok(ns[i] === null || (ns[i - 1] !== null && ns[i]! > ns[i - 1]!), `${p} ${q}: ${ns}`);
+    }
+    // The free QRAM is the most favourable: its break-even is the earliest.
+    const at = (q: string) => lines.find((l) => l['profile'] === p && l['qram'] === q && l['parallelism'] === 1 && l['noiseless'] === true)!['breakEvenN'] as number;
+    assert.ok(at('free') <= at('bucket-brigade') && at('free') <= at('qroam'), p);
   }
 });
 

@@ -45,7 +45,7 @@ export interface CrossoverAnalysis {
   readonly requiredPerCallAtReference: number | null;
 }
 
-function quantumRecords(doc: ResultsDoc): OkRecord[] {
+export function quantumRecords(doc: ResultsDoc): OkRecord[] {
   const withQpu = okRecords(doc).filter((r) => r.modeledQpuSeconds !== null && (r.cost.oracleQueries ?? 0) > 0);
   const method = withQpu.some((r) => r.method === QUANTUM_METHOD) ? QUANTUM_METHOD : withQpu[0]?.method;
   const workload = workloadsOf(doc).find((w) => withQpu.some((r) => r.method === method && r.workload === w));
