@@ -23,7 +23,7 @@
  * cell's query median over exact's interleaved median, marked unpaired.
  *
  * Flags: --max-n N (largest n, default 2^24; 2^20 at least for the ratios), --budget-s S (per-attend time
- * budget, default 600, growing with n above 2^20), --prepare-budget-s S (flat prepare budget, default 1200: an
+ * budget, default 600, growing with n above 2^20), --prepare-budget-s S (flat prepare budget, default 2400: an
  * HNSW build over 2^20 keys is measured, one over 2^22 is predicted over it and skipped), --max-memory-gib G, --methods a,b (default: all).
  */
 import { parseArgs } from 'node:util';
@@ -99,7 +99,7 @@ function parse(argv: string[]): Args {
   const maxN = num('max-n', values['max-n']) ?? LENGTHS.at(-1)!;
   if (maxN < FIT_FROM) throw new QattnError(`--max-n must be at least 2^16 (the fits start there), got ${maxN}`);
   return {
-    maxN, budgetS: num('budget-s', values['budget-s']) ?? 600, prepareBudgetS: num('prepare-budget-s', values['prepare-budget-s']) ?? 1200, maxMemoryGib: num('max-memory-gib', values['max-memory-gib']),
+    maxN, budgetS: num('budget-s', values['budget-s']) ?? 600, prepareBudgetS: num('prepare-budget-s', values['prepare-budget-s']) ?? 2400, maxMemoryGib: num('max-memory-gib', values['max-memory-gib']),
     methods: values.methods?.split(',').filter((m) => m !== ''),
   };
 }
