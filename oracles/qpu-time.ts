@@ -12,7 +12,7 @@
  */
 import type { SearchCost } from './algorithms/cost.ts';
 import { iterationCost, withQram, type OracleCostModel, type QramModel } from './cost-model.ts';
-import { hardwareProfiles, type HardwareProfile } from './hardware-profiles.ts';
+import { hardwareProfiles, type HardwareProfile, type SurfaceCodeSpec } from './hardware-profiles.ts';
 import { depolarizing, type DepolarizingNoise } from './noise.ts';
 
 export interface QpuBreakdown {
@@ -32,6 +32,9 @@ export interface QpuBreakdown {
   /** Circuit qubits + QRAM router qubits, and whether the profile has that many. */
   readonly qubitsNeeded: number;
   readonly fitsOnDevice: boolean;
+  /** Surface-code profiles: the distance this computation needs, and the physical qubits (2d² per logical). */
+  readonly codeDistance: number | null;
+  readonly physicalQubits: number | null;
   /** Active QRAM gate operations per oracle call: O(N) even though the depth is O(log N). */
   readonly qramGateOpsPerCall: number;
   /** Depolarizing probability per oracle call on this hardware (noise.ts model). */
@@ -72,9 +75,46 @@ export function qramFaultLocations(model: OracleCostModel): number {
  * logical profile ε is per logical qubit per cycle, so F = depth × circuit qubits + the QRAM's locations.
  * At n = 2^20 with a key payload the q·k arithmetic alone (~10^6 gates) makes p ≈ 1 on every profile.
  */
-export function noisePerOracleCall(profile: HardwareProfile, oracle: OracleCostModel): number {
+/** The surface code at the distance a computation of `logicalOps` logical-qubit cycles needs (SurfaceCodeSpec). */
+export interface SurfaceCodePlan {
+  readonly distance: number;
+  readonly logicalCycleSeconds: number;
+  /** Per logical qubit per cycle. */
+  readonly logicalError: number;
+  readonly physicalQubitsPerLogical: number;
+}
+
+export function surfaceCodePlan(spec: SurfaceCodeSpec, logicalOps: number): SurfaceCodePlan {
+  const pL = (d: number): number => 0.03 * (spec.physicalError / 0.01) ** ((d + 1) / 2);
+  let d = 3;
+  while (d < 999 && Math.max(1, logicalOps) * pL(d) > spec.targetFailure) d += 2;
+  return {
+    distance: d,
+    logicalCycleSeconds: (4 * spec.physicalTwoQubitSeconds + 2 * spec.physicalMeasurementSeconds) * d,
+    logicalError: pL(d),
+    physicalQubitsPerLogical: 2 * d * d,
+  };
+}
+
+/** Logical-qubit cycles of a search: its layers (oracle calls × oracle depth + iterations × diffusion depth) × width. */
+function logicalOpsOf(cost: CostCounts, model: OracleCostModel): number {
+  const oracleDepth = model.qram.depth + model.arithmetic.depth + model.comparator.depth;
+  return (cost.oracleCalls * oracleDepth + cost.groverIterations * model.diffusion.depth) * model.qubits;
+}
+
+/** A search of about 10·√N' calls: what a surface-code profile sizes its distance for when no run is given. */
+function typicalCounts(model: OracleCostModel): CostCounts {
+  const calls = Math.ceil(10 * Math.sqrt(model.searchSize));
+  return { oracleCalls: calls, groverIterations: calls, measurements: 1 };
+}
+
+export function noisePerOracleCall(profile: HardwareProfile, oracle: OracleCostModel, counts?: CostCounts): number {
   const model = withQram(oracle, profile.qram);
   const it = iterationCost(model);
+  if (profile.surfaceCode) {
+    const plan = surfaceCodePlan(profile.surfaceCode, logicalOpsOf(counts ?? typicalCounts(model), model));
+    return -Math.expm1(it.depth * model.qubits * Math.log1p(-plan.logicalError));
+  }
   const gates = it.twoQubitGates - model.qram.twoQubitGates;
   const exposures = profile.errorModel === 'per-two-qubit-gate'
     ? gates + qramFaultLocations(model)
@@ -99,11 +139,12 @@ export function parallelClassicalSeconds(model: OracleCostModel, opts: QpuTimeOp
 export function qpuBreakdown(cost: CostCounts, oracle: OracleCostModel, profile: HardwareProfile, opts: QpuTimeOptions = {}): QpuBreakdown {
   // The profile's data access model (hardware-profiles.ts qram), whatever the record was built with.
   const model = withQram(oracle, profile.qram);
-  const t = profile.twoQubitGateSeconds;
+  const plan = profile.surfaceCode ? surfaceCodePlan(profile.surfaceCode, logicalOpsOf(cost, model)) : null;
+  const t = plan ? plan.logicalCycleSeconds : profile.twoQubitGateSeconds;
   const oracleArithmetic = cost.oracleCalls * (model.arithmetic.depth + model.comparator.depth) * t;
   const qramLoading = cost.oracleCalls * model.qram.depth * t;
   const diffusion = cost.groverIterations * model.diffusion.depth * t;
-  const measurement = cost.measurements * profile.measurementSeconds;
+  const measurement = cost.measurements * (plan ? plan.logicalCycleSeconds : profile.measurementSeconds);
   const qubitsNeeded = model.qubits + model.qramRouterQubits;
   return {
     profile: profile.name,
@@ -116,8 +157,10 @@ export function qpuBreakdown(cost: CostCounts, oracle: OracleCostModel, profile:
     measurement,
     qubitsNeeded,
     fitsOnDevice: qubitsNeeded <= profile.qubits,
+    codeDistance: plan ? plan.distance : null,
+    physicalQubits: plan ? qubitsNeeded * plan.physicalQubitsPerLogical : null,
     qramGateOpsPerCall: model.qram.twoQubitGates,
-    noisePerOracleCall: noisePerOracleCall(profile, model),
+    noisePerOracleCall: noisePerOracleCall(profile, model, cost),
     parallelClassicalSeconds: parallelClassicalSeconds(model, opts),
   };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import {
-  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations, quadraticBreakEven, qroamK, withQram,
+  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations, quadraticBreakEven, qpuBreakdown, qroamK, surfaceCodePlan, withQram,
   profileNames, quantumTopK, searchSpace, thresholdOracle, withOverrides,
 } from '../oracles/index.ts';
 
@@ -128,4 +128,22 @@ test('QRAM models against their cited formulas (issue 13, item 2)', () => {
     assert.ok(qr.qram.twoQubitGates < bb.qram.twoQubitGates, 'QROAM needs ~√N-ish Toffolis, the active bucket brigade O(N·b) gates');
   }
   assert.throws(() => withOverrides(getProfile('superconducting'), { qram: 'magic' as never }), /qram must be one of/);
+});
+
+test('fault-tolerant profile from the surface code: cycle, logical error and distance against the formula (issue 13, item 3)', () => {
+  const spec = { physicalTwoQubitSeconds: 40e-9, physicalMeasurementSeconds: 1e-6, physicalError: 1e-3, targetFailure: 0.01 };
+  // 0.03·(0.1)^((d+1)/2)·10^12 ≤ 0.01 first holds at d = 25 (d = 23 gives 3e-2·1e-12·1e12 = 0.03 > 0.01).
+  const plan = surfaceCodePlan(spec, 1e12);
+  assert.equal(plan.distance, 25);
+  assert.ok(Math.abs(plan.logicalCycleSeconds - (4 * 40e-9 + 2 * 1e-6) * 25) < 1e-15);
+  assert.ok(Math.abs(plan.logicalError - 0.03 * 0.1 ** 13) < 1e-25);
+  assert.equal(plan.physicalQubitsPerLogical, 2 * 25 * 25);
+  assert.equal(surfaceCodePlan(spec, 1e6).distance < plan.distance, true, 'a shorter computation needs a smaller code');
+  // Through the profile: the distance is chosen from the run's own operation count, and errors stay small.
+  const model = oracleCostModel({ indexQubits: 20, payload: { kind: 'key', dim: 64, bits: 16 }, excludeCount: 32 });
+  const b = qpuBreakdown({ oracleCalls: 45_000, groverIterations: 45_000, measurements: 3800 }, model, getProfile('fault-tolerant'));
+  assert.ok(b.codeDistance !== null && b.codeDistance >= 3 && b.codeDistance % 2 === 1);
+  assert.equal(b.physicalQubits, b.qubitsNeeded * 2 * b.codeDistance! ** 2);
+  assert.ok(b.noisePerOracleCall < 0.01, `error-corrected: p per call ${b.noisePerOracleCall}`);
+  assert.equal(qpuBreakdown({ oracleCalls: 1, groverIterations: 1, measurements: 1 }, model, getProfile('superconducting')).codeDistance, null);
 });

@@ -41,10 +41,13 @@ test('the text names the noiseless assumption, and the noisy rows say why there 
   const r = await runCli('verdict', '--in', SAMPLE);
   assert.equal(r.code, 0);
   const text = r.out.join('\n');
-  assert.match(text, /assumes noiseless hardware/);
+  assert.match(text, /assume noiseless hardware/);
   assert.match(text, /never \(p\/call 1\.00\)/);
   const noisy = verdictLines(sample).filter((l) => !l.noiseless);
-  assert.ok(noisy.every((l) => l.breakEvenN === null && /uniform sampling/.test(l.note)), 'p ≈ 1 on every profile at 2^20');
+  const physical = noisy.filter((l) => l.profile !== 'fault-tolerant');
+  assert.ok(physical.every((l) => l.breakEvenN === null && /uniform sampling/.test(l.note)), 'p ≈ 1 on every physical profile at 2^20');
+  const ft = noisy.filter((l) => l.profile === 'fault-tolerant');
+  assert.ok(ft.length > 0 && ft.every((l) => l.perCallError < 0.01), 'the surface code corrects the fault-tolerant profile');
   assert.match(verdictShort(sample) ?? '', /^verdict \(break-even n .*superconducting 2\^\d+(\.\d)? noiseless, never with its noise/);
 });
 

@@ -118,9 +118,13 @@ export function formatSeconds(s: number): string {
 }
 
 /**
- * Every modeled QPU time here is for noiseless hardware (issue 13, finding 4): with each profile's own gate
- * error rates, the same cost model puts the error probability of one oracle call at ≈ 1 at these sizes
- * (`qattn grover --hardware P --json`, noisePerOracleCall), so no profile runs this search as modeled.
+ * The modeled QPU times of the physical profiles are for noiseless hardware (issue 13, finding 4): with their own
+ * gate error rates the same cost model puts the error probability of one oracle call at ≈ 1 at these sizes
+ * (`qattn grover --hardware P --json`, noisePerOracleCall). The fault-tolerant profile is error-corrected: its
+ * surface-code distance is sized for the run, and its slower logical cycle is what that costs.
  */
-export const NOISELESS_LINES = ['assumes noiseless hardware: with each profile\'s error rates', 'one oracle call fails with probability ≈ 1 (qattn grover --hardware P)'] as const;
+export const NOISELESS_LINES = [
+  'physical profiles assume noiseless hardware: with their error rates one oracle call',
+  'fails with probability ≈ 1 (qattn grover --hardware P); fault-tolerant: error-corrected',
+] as const;
 export const NOISELESS_NOTE = NOISELESS_LINES.join(' ');
