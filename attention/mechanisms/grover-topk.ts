@@ -223,19 +223,25 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
  */
 export function quantizeKeys(k: Float32Array, n: number, d: number, bits: number): Float32Array {
   const out = new Float32Array(n * d);
-  const top = 2 ** (bits - 1);
+  const top = 2 ** (bits - 1), hi = top - 1, lo = -top;
   for (let j = 0; j < n; j++) {
+    const o = j * d;
     let max = 0;
-    for (let c = 0; c < d; c++) max = Math.max(max, Math.abs(k[j * d + c]!));
+    for (let c = 0; c < d; c++) max = Math.max(max, Math.abs(k[o + c]!));
     if (max === 0) continue;
-    const step = 2 ** Math.ceil(Math.log2(max)) / top;
+    const step = 2 ** Math.ceil(Math.log2(max)) / top, inv = 1 / step; // powers of two: x·inv is exact
     for (let c = 0; c < d; c++) {
-      const q = Math.max(-top, Math.min(top - 1, Math.round(k[j * d + c]! / step)));
-      out[j * d + c] = q * step;
+      // Adding and subtracting 1.5·2^52 rounds a double to an integer, half to even (2× Math.round's speed here).
+      let q = k[o + c]! * inv + ROUNDER - ROUNDER;
+      if (q > hi) q = hi;
+      else if (q < lo) q = lo;
+      out[o + c] = q * step;
     }
   }
   return out;
 }
+
+const ROUNDER = 1.5 * 2 ** 52;
 
 /** K bound for the oracle's scores: the float32 keys, or their oracleBits quantization (a copy). */
 function oracleKeys(kv: KvInput, bits: number): Promise<OrtKeys> {
