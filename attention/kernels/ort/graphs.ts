@@ -93,7 +93,8 @@ function causalNodes(): { nodes: NodeProto[]; initializers: TensorProto[] } {
   return { nodes, initializers };
 }
 
-function decomposedGraph(sig: OrtSignature): { nodes: NodeProto[]; inputs: ValueInfoProto[]; outputs: ValueInfoProto[]; initializers: TensorProto[] } {
+/** Q [m, d], K [n, d], V [n, dv] (+ bias [bm, n]) and the score Gemm S = Q·Kᵀ·scale (+ bias) of both plain-op graphs. */
+function scoreProduct(sig: OrtSignature): { inputs: ValueInfoProto[]; gemm: NodeProto } {
   const inputs = [
     tensorValueInfo('q', DataType.FLOAT, ['m', 'd']),
     tensorValueInfo('k', DataType.FLOAT, ['n', 'd']),
@@ -104,7 +105,12 @@ function decomposedGraph(sig: OrtSignature): { nodes: NodeProto[]; inputs: Value
     inputs.push(tensorValueInfo('bias', DataType.FLOAT, ['bm', 'n']));
     gemmInputs.push('bias');
   }
-  const nodes = [node('Gemm', gemmInputs, ['s'], { attributes: [attr.float('alpha', sig.scale), attr.int('transB', 1)] })];
+  return { inputs, gemm: node('Gemm', gemmInputs, ['s'], { attributes: [attr.float('alpha', sig.scale), attr.int('transB', 1)] }) };
+}
+
+function decomposedGraph(sig: OrtSignature): { nodes: NodeProto[]; inputs: ValueInfoProto[]; outputs: ValueInfoProto[]; initializers: TensorProto[] } {
+  const { inputs, gemm } = scoreProduct(sig);
+  const nodes = [gemm];
   let initializers: TensorProto[] = [];
   let scores = 's';
   if (sig.causal) {
@@ -118,19 +124,10 @@ function decomposedGraph(sig: OrtSignature): { nodes: NodeProto[]; inputs: Value
 }
 
 function lseGraph(sig: OrtSignature): { nodes: NodeProto[]; inputs: ValueInfoProto[]; outputs: ValueInfoProto[]; initializers: TensorProto[] } {
-  const inputs = [
-    tensorValueInfo('q', DataType.FLOAT, ['m', 'd']),
-    tensorValueInfo('k', DataType.FLOAT, ['n', 'd']),
-    tensorValueInfo('v', DataType.FLOAT, ['n', 'dv']),
-  ];
-  const gemmInputs = ['q', 'k'];
-  if (sig.hasBias) {
-    inputs.push(tensorValueInfo('bias', DataType.FLOAT, ['bm', 'n']));
-    gemmInputs.push('bias');
-  }
+  const { inputs, gemm } = scoreProduct(sig);
   const initializers = [tensor('axis1', [1], new BigInt64Array([1n]))];
   const nodes = [
-    node('Gemm', gemmInputs, ['s'], { attributes: [attr.float('alpha', sig.scale), attr.int('transB', 1)] }),
+    gemm,
     node('ReduceMax', ['s'], ['mx'], { attributes: [attr.ints('axes', [1]), attr.int('keepdims', 1)] }),
     node('Sub', ['s', 'mx'], ['z']),
     node('Exp', ['z'], ['e']),
