@@ -23,10 +23,18 @@
  *   a QROM with K ≈ √(N/b) parallel copies, about N/K + (K−1)·b Toffolis to load and N/K + K to unload; the
  *   data sits in the circuit, so nothing is written once and the cost is paid per call); 'free' (an idealized
  *   oracle with ⌈log₂N⌉ layers and no hardware cost: the most favourable assumption, labelled so).
- * One-qubit gates are not counted (depth is in two-qubit-gate layers), so every time here is an
- * underestimate; issue 13 finding 5 (they are not ~10× faster everywhere: Sycamore's are 25 ns against
- * 12 ns two-qubit) is open.
+ * Depth is counted in two-qubit-gate layers. One-qubit gates ride along at a fixed ratio: every part here is
+ * built from Toffolis, whose decomposition (Nielsen & Chuang 2010, Fig. 4.9) has 7 one-qubit layers (H, T, T†,
+ * S) per 6 CNOT layers, so each two-qubit layer brings ONE_QUBIT_LAYERS_PER_LAYER = 7/6 one-qubit layers, timed
+ * with the profile's own one-qubit gate time (qpu-time.ts). They are not "~10× faster" everywhere: Sycamore's
+ * take 25 ns against 12 ns two-qubit (issue 13, finding 5). Of those, T_LAYERS_PER_LAYER = 3/6 are T layers
+ * (the Toffoli's T-depth is 3), which a surface-code profile pays with magic states, one logical cycle each.
  */
+
+/** One-qubit layers per two-qubit layer (the Toffoli decomposition's 7 per 6; module comment). */
+export const ONE_QUBIT_LAYERS_PER_LAYER = 7 / 6;
+/** T layers per two-qubit layer (the Toffoli's T-depth 3 per 6 CNOT layers). */
+export const T_LAYERS_PER_LAYER = 3 / 6;
 import { check } from '../core/errors.ts';
 
 /** What the data access fetches for one index. */

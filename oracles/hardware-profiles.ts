@@ -48,6 +48,8 @@ export interface HardwareProfile {
   readonly errorModel: 'per-two-qubit-gate' | 'per-logical-qubit-cycle';
   /** Seconds per measurement of the index register (assumption, see header). */
   readonly measurementSeconds: number;
+  /** Seconds per one-qubit gate layer (see each profile; on the surface-code profile T layers, see qpu-time.ts). */
+  readonly oneQubitGateSeconds: number;
   /**
    * How its oracle reads the keys (cost-model.ts QramModel): the bucket brigade on physical devices (the
    * architecture proposed for them), QROAM on the fault-tolerant one (what error-corrected algorithms compile
@@ -69,6 +71,7 @@ export const hardwareProfiles: Readonly<Record<ProfileName, HardwareProfile>> = 
     twoQubitError: 3e-3,
     errorModel: 'per-two-qubit-gate',
     measurementSeconds: 1e-6, // assumption: dispersive readout, ~0.5–1 µs
+    oneQubitGateSeconds: 25e-9, // Sycamore: 25 ns one-qubit against 12 ns two-qubit (Arute et al., Nature 574, 505, 2019)
     qram: 'bucket-brigade',
     notes: 'distance-7 surface code: logical error 0.143 %/cycle, Λ = 2.14',
   },
@@ -81,6 +84,7 @@ export const hardwareProfiles: Readonly<Record<ProfileName, HardwareProfile>> = 
     twoQubitError: 1e-3,
     errorModel: 'per-two-qubit-gate',
     measurementSeconds: 100e-6, // assumption: fluorescence detection, ~100 µs
+    oneQubitGateSeconds: 10e-6, // assumption: ~10 µs class single-qubit gates (order of magnitude)
     qram: 'bucket-brigade',
     notes: 'all-to-all connectivity; H1-1 two-qubit fidelity 99.914 %',
   },
@@ -93,6 +97,7 @@ export const hardwareProfiles: Readonly<Record<ProfileName, HardwareProfile>> = 
     twoQubitError: 5e-3,
     errorModel: 'per-two-qubit-gate',
     measurementSeconds: 1e-3, // assumption: fluorescence imaging, ms class
+    oneQubitGateSeconds: 1e-6, // assumption: ~1 µs Raman single-qubit gates (order of magnitude)
     qram: 'bucket-brigade',
     notes: 'coherence 12.6 s; the 6,100-atom work has no two-qubit gates (gate figures: Evered et al. 99.5 % CZ)',
   },
@@ -105,6 +110,7 @@ export const hardwareProfiles: Readonly<Record<ProfileName, HardwareProfile>> = 
     twoQubitError: 1e-3,
     errorModel: 'per-logical-qubit-cycle',
     measurementSeconds: 1e-6, // assumption: one logical cycle
+    oneQubitGateSeconds: 1e-6, // unused with surfaceCode: T layers cost a logical cycle each (qpu-time.ts)
     qram: 'qroam',
     // Willow-class physical figures (superconducting profile above); 1 % total logical failure budget.
     surfaceCode: { physicalTwoQubitSeconds: 40e-9, physicalMeasurementSeconds: 1e-6, physicalError: 3e-3, targetFailure: 0.01 },
@@ -123,13 +129,13 @@ export function getProfile(name: string): HardwareProfile {
   return hardwareProfiles[name];
 }
 
-export type ProfileOverrides = Partial<Pick<HardwareProfile, 'qubits' | 'twoQubitGateSeconds' | 'twoQubitError' | 'measurementSeconds' | 'qram'>>;
+export type ProfileOverrides = Partial<Pick<HardwareProfile, 'qubits' | 'twoQubitGateSeconds' | 'oneQubitGateSeconds' | 'twoQubitError' | 'measurementSeconds' | 'qram'>>;
 
 /** A copy of `profile` with some figures replaced (e.g. a fault-tolerant machine with 1000 logical qubits). */
 export function withOverrides(profile: HardwareProfile, overrides: ProfileOverrides): HardwareProfile {
   const out = { ...profile, ...overrides };
   check(Number.isInteger(out.qubits) && out.qubits >= 1, `profile qubits must be an integer ≥ 1, got ${out.qubits}`);
-  check(out.twoQubitGateSeconds > 0 && out.measurementSeconds >= 0, 'profile times must be positive');
+  check(out.twoQubitGateSeconds > 0 && out.measurementSeconds >= 0 && out.oneQubitGateSeconds >= 0, 'profile times must be positive');
   check(out.twoQubitError >= 0 && out.twoQubitError <= 1, `profile error must be in [0, 1], got ${out.twoQubitError}`);
   check(qramModels.includes(out.qram), `profile qram must be one of ${listChoices(qramModels)}, got ${String(out.qram)}`);
   return out;

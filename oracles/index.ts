@@ -3,7 +3,7 @@
  * execute them, search algorithms with cost records, noise, and the QPU cost model.
  */
 export type { Payload, GateCount, OracleCostModel, CostModelSpec, QramModel } from './cost-model.ts';
-export { oracleCostModel, iterationCost, DEFAULT_BITS, qramModels, qroamK, withQram } from './cost-model.ts';
+export { oracleCostModel, iterationCost, DEFAULT_BITS, ONE_QUBIT_LAYERS_PER_LAYER, qramModels, qroamK, T_LAYERS_PER_LAYER, withQram } from './cost-model.ts';
 
 export type { Oracle, ThresholdOracle, MarkedOracle, Scores, SearchSpace, ThresholdOracleOptions } from './oracle.ts';
 export { thresholdOracle, markedOracle, randomSubset, searchSpace, oracleSize, checkScores, MAX_SEARCH_QUBITS } from './oracle.ts';

@@ -1,8 +1,10 @@
 /**
  * Modeled QPU seconds for a search's cost record: what a simulator's wall time cannot tell you.
  *
- * time = oracle calls × (QRAM depth + arithmetic depth + comparator depth) × gate time
- *      + Grover iterations × diffusion depth × gate time + measurements × readout time.
+ * time = oracle calls × (QRAM depth + arithmetic depth + comparator depth) × layer time
+ *      + Grover iterations × diffusion depth × layer time + measurements × readout time,
+ * layer time = two-qubit gate time + 7/6 one-qubit gate times (cost-model.ts), or on a surface-code profile
+ * 1.5 logical cycles (its T layers).
  * Data loading (bucket-brigade QRAM, Giovannetti–Lloyd–Maccone PRL 100, 160501, 2008) is its own term, and
  * next to it stand the O(N) router qubits and active gate operations it needs per call, plus the time a
  * classical machine built from that many simple processing elements would need for the same task — Jaques &
@@ -11,7 +13,7 @@
  * parallel and ignores routing/SWAP overhead, so these are optimistic lower bounds for real devices.
  */
 import type { SearchCost } from './algorithms/cost.ts';
-import { iterationCost, withQram, type OracleCostModel, type QramModel } from './cost-model.ts';
+import { iterationCost, ONE_QUBIT_LAYERS_PER_LAYER, T_LAYERS_PER_LAYER, withQram, type OracleCostModel, type QramModel } from './cost-model.ts';
 import { hardwareProfiles, type HardwareProfile, type SurfaceCodeSpec } from './hardware-profiles.ts';
 import { depolarizing, type DepolarizingNoise } from './noise.ts';
 
@@ -140,7 +142,11 @@ export function qpuBreakdown(cost: CostCounts, oracle: OracleCostModel, profile:
   // The profile's data access model (hardware-profiles.ts qram), whatever the record was built with.
   const model = withQram(oracle, profile.qram);
   const plan = profile.surfaceCode ? surfaceCodePlan(profile.surfaceCode, logicalOpsOf(cost, model)) : null;
-  const t = plan ? plan.logicalCycleSeconds : profile.twoQubitGateSeconds;
+  // Seconds per two-qubit layer with the one-qubit layers it brings (cost-model.ts): on the surface code,
+  // Cliffords are tracked in software and each T layer consumes magic states in one logical cycle.
+  const t = plan
+    ? plan.logicalCycleSeconds * (1 + T_LAYERS_PER_LAYER)
+    : profile.twoQubitGateSeconds + ONE_QUBIT_LAYERS_PER_LAYER * profile.oneQubitGateSeconds;
   const oracleArithmetic = cost.oracleCalls * (model.arithmetic.depth + model.comparator.depth) * t;
   const qramLoading = cost.oracleCalls * model.qram.depth * t;
   const diffusion = cost.groverIterations * model.diffusion.depth * t;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { QattnError } from '../core/errors.ts';
 import { createRng, normalArray } from '../core/rng.ts';
 import {
-  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations, quadraticBreakEven, qpuBreakdown, qroamK, surfaceCodePlan, withQram,
+  createBackend, getProfile, hardwareProfiles, iterationCost, markedOracle, modelQpuSeconds, noisePerOracleCall, oracleCostModel, qramFaultLocations, ONE_QUBIT_LAYERS_PER_LAYER, quadraticBreakEven, qpuBreakdown, qroamK, surfaceCodePlan, withQram,
   profileNames, quantumTopK, searchSpace, thresholdOracle, withOverrides,
 } from '../oracles/index.ts';
 
@@ -146,4 +146,16 @@ test('fault-tolerant profile from the surface code: cycle, logical error and dis
   assert.equal(b.physicalQubits, b.qubitsNeeded * 2 * b.codeDistance! ** 2);
   assert.ok(b.noisePerOracleCall < 0.01, `error-corrected: p per call ${b.noisePerOracleCall}`);
   assert.equal(qpuBreakdown({ oracleCalls: 1, groverIterations: 1, measurements: 1 }, model, getProfile('superconducting')).codeDistance, null);
+});
+
+test('one-qubit gates are timed: each two-qubit layer brings 7/6 one-qubit layers at the profile\'s own speed (issue 13, finding 5)', () => {
+  const model = oracleCostModel({ indexQubits: 12, payload: { kind: 'score', bits: 16 } });
+  const cost = { oracleCalls: 100, groverIterations: 100, measurements: 0 };
+  const layers = 100 * (model.qram.depth + model.arithmetic.depth + model.comparator.depth) + 100 * model.diffusion.depth;
+  const sc = getProfile('superconducting');
+  assert.equal(sc.oneQubitGateSeconds, 25e-9, 'Sycamore: one-qubit gates are slower than two-qubit ones, not 10× faster');
+  const b = qpuBreakdown(cost, model, sc);
+  assert.ok(Math.abs(b.total - layers * (sc.twoQubitGateSeconds + ONE_QUBIT_LAYERS_PER_LAYER * sc.oneQubitGateSeconds)) <= 1e-12 * b.total);
+  const slower = qpuBreakdown(cost, model, withOverrides(sc, { oneQubitGateSeconds: 1e-6 }));
+  assert.ok(slower.total > 10 * b.total, 'a slow one-qubit gate shows in the total');
 });
