@@ -1,7 +1,7 @@
 /**
  * One benchmark cell: a mechanism with fixed options on one generated input, reached the one way every tool
- * reaches a mechanism (attention/run.ts): asked whether it is available and can run this input (checkRunnable →
- * `skipped` with its reasons), prepared once (prepareValidated — prepareAttention without re-scanning the input
+ * reaches a mechanism (attention/run.ts): asked first — by the runner, before it predicts the cell's time and
+ * memory — whether it is available and can run this input (runnableReason → `skipped` with its reasons), prepared once (prepareValidated — prepareAttention without re-scanning the input
  * the runner validated once for every cell: the once-per-cache work, timed and counted on its own), then queried
  * (attendPrepared: the warm-up call's output is the one scored, then timed calls — timing.ts).
  * Anything a mechanism throws — or a NaN/Inf in its output — becomes an `error` record with the reason; a phase
@@ -12,7 +12,7 @@ import { kvOf, queryOf } from '../attention/define.ts';
 import { attendPrepared, checkRunnable, prepareValidated } from '../attention/run.ts';
 import type { AttentionInput, AttentionOutput, CostReport, KvInput, Mechanism, Options, PrepareCost, Prepared, QueryInput } from '../attention/types.ts';
 import { formatMs } from './format.ts';
-import { budgetAt, budgetText, type Limits, type Measured } from './limits.ts';
+import { budgetAt, budgetText, type BudgetPhase, type Limits, type Measured } from './limits.ts';
 import { maxRssBytes, rssBytes, type CellMonitor } from './memory.ts';
 import { modeledQpuSeconds } from './qpu.ts';
 import type { Reference } from './reference.ts';
@@ -33,7 +33,7 @@ export interface CellContext {
   readonly reference: () => Promise<Reference>;
   /** How this cell's prepare and query phases are sampled (timing.ts plansAt). */
   readonly plan: PhasePlans;
-  /** The run's time budget and memory limit: a prepare or a warm-up attend over budgetAt(n) stops the cell (skipped). */
+  /** The run's time budgets and memory limit: a prepare or a warm-up attend over its phase's budgetAt stops the cell (skipped). */
   readonly limits: Limits;
   readonly monitor: CellMonitor | null;
 }
@@ -55,6 +55,16 @@ export interface CellResult {
 }
 
 /** A one-line reason from anything thrown (user-facing errors keep their text; bugs keep their class name). */
+/** Why a mechanism cannot run this input with these options (checkRunnable's one line), or null. */
+export function runnableReason(mech: Mechanism, input: AttentionInput, options: Options): string | null {
+  try {
+    checkRunnable(mech, input, options);
+    return null;
+  } catch (err) {
+    return reasonOf(err);
+  }
+}
+
 export function reasonOf(err: unknown): string {
   const e = err instanceof Error ? err : new Error(String(err));
   const first = (e.message.split('\n')[0] ?? '').trim() || 'unknown error';
@@ -103,11 +113,6 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
     const peak = monitor?.peak();
     return peak === undefined || peak === null ? null : Math.max(0, peak - startBytes);
   };
-  try {
-    checkRunnable(mech, input, options);
-  } catch (err) {
-    return { record: failedRecord(identity, 'skipped', reasonOf(err), rss()), measured: null };
-  }
   let ref: Reference;
   try {
     ref = await ctx.reference();
@@ -125,8 +130,7 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
   const measured = (): Measured => ({ n: identity.n, prepareMs, attendMs, footprintBytes: footprint() });
   /** Runs one call under the watchdog, which journals the cell as skipped if it never returns. */
   const lines = new Map<string, string>();
-  const watched = async <T>(what: string, phase: () => Promise<T>): Promise<T> => {
-    const kind = what.includes('prepare') ? 'prepare' : 'query';
+  const watched = async <T>(what: string, kind: BudgetPhase, phase: () => Promise<T>): Promise<T> => {
     const hard = HARD_LIMIT_FACTOR * budgetAt(limits, identity.n, kind);
     if (monitor?.watching) {
       let line = lines.get(what);
@@ -144,27 +148,27 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
       monitor?.disarm();
     }
   };
-  const over = (what: string, ms: number): Stop =>
-    new Stop(`${what} took ${formatMs(ms)}, over ${budgetText(limits, identity.n, what === 'prepare' ? 'prepare' : 'query')}; larger n of this method are predicted from it`);
+  const over = (what: string, kind: BudgetPhase, ms: number): Stop =>
+    new Stop(`${what} took ${formatMs(ms)}, over ${budgetText(limits, identity.n, kind)}; larger n of this method are predicted from it`);
   try {
     // Prepare: the first one's state is kept for the queries; quick prepares are repeated for their statistics.
-    const first = await watched('prepare', () => prepareValidated(mech.name, kv, options));
+    const first = await watched('prepare', 'prepare', () => prepareValidated(mech.name, kv, options));
     const prepared: Prepared = first.prepared;
     prepareMs = first.ms;
     if (first.ms > budgetAt(limits, identity.n, 'prepare')) {
       prepare = { timing: summarize([first.ms], first.ms), cost: prepareCostFields(prepared.cost) };
-      throw over('prepare', first.ms);
+      throw over('prepare', 'prepare', first.ms);
     }
-    const again = async (): Promise<number> => (await watched('a repeated prepare', () => prepareValidated(mech.name, kv, options))).ms;
+    const again = async (): Promise<number> => (await watched('a repeated prepare', 'prepare', () => prepareValidated(mech.name, kv, options))).ms;
     const repeats = await repeatTimed(again, plan.prepare, first.ms, false);
     prepare = { timing: summarize(repeats.length ? repeats : [first.ms], first.ms), cost: prepareCostFields(prepared.cost) };
 
-    const warm = await watched('the first attend', () => attendPrepared(prepared, query));
+    const warm = await watched('the first attend', 'query', () => attendPrepared(prepared, query));
     attendMs = warm.ms;
     const bad = badOutput(input, warm.output);
     if (bad) return { record: failedRecord(identity, 'error', bad, rss(), prepare), measured: measured() };
-    if (warm.ms > budgetMs) throw over('one attend', warm.ms);
-    const attend = async (): Promise<number> => (await watched('a timed attend', () => attendPrepared(prepared, query))).ms;
+    if (warm.ms > budgetMs) throw over('one attend', 'query', warm.ms);
+    const attend = async (): Promise<number> => (await watched('a timed attend', 'query', () => attendPrepared(prepared, query))).ms;
     const samples = await repeatTimed(attend, plan.query, warm.ms, true);
     const record: BenchRecord = {
       ...identity,

@@ -15,10 +15,10 @@
 import { availableParallelism } from 'node:os';
 import { kvOf, queryOf } from '../attention/define.ts';
 import { releaseSessions } from '../attention/kernels/ort/sessions.ts';
-import { attendPrepared, checkRunnable, prepareValidated, runAttention } from '../attention/run.ts';
+import { attendPrepared, prepareValidated, runAttention } from '../attention/run.ts';
 import type { AttentionInput, Mechanism, Options } from '../attention/types.ts';
 import { validateInput } from '../attention/validate.ts';
-import { failedRecord, HARD_LIMIT_FACTOR, reasonOf, runCell, WATCHDOG_REASON, type CellSpec } from './cell.ts';
+import { failedRecord, HARD_LIMIT_FACTOR, reasonOf, runCell, runnableReason, WATCHDOG_REASON, type CellSpec } from './cell.ts';
 import { formatMs, formatN } from './format.ts';
 import { cellKey } from './journal.ts';
 import { budgetAt, budgetText, CellHistory, predictedSkip, seriesKey, type Limits, type Measured } from './limits.ts';
@@ -290,15 +290,7 @@ async function runGroup(g: Group, ctx: RunContext, start: number): Promise<void>
     const series = seriesKey(c.identity);
     const stop = ctx.stopped.get(series);
     // A mechanism that cannot take this input says so first: that, not a predicted time or footprint, is why.
-    const cannot = ((): string | null => {
-      try {
-        checkRunnable(c.mech, inp, c.options);
-        return null;
-      } catch (err) {
-        return reasonOf(err);
-      }
-    })();
-    const why = cannot ?? (stop !== undefined && stop < g.req.n
+    const why = runnableReason(c.mech, inp, c.options) ?? (stop !== undefined && stop < g.req.n
       ? `the same method was stopped by the watchdog at n=${formatN(stop)} (over ${HARD_LIMIT_FACTOR}× the time budget), so larger n are not tried`
       : predictedSkip(ctx.history.predict(series, g.req.n), plan.limits, rssBytes(), g.req.n));
     if (why) {

@@ -16,7 +16,7 @@ import {
   type HardwareProfile, type OracleCostModel, type QramModel,
 } from '../oracles/index.ts';
 import { findFit } from './charts/common.ts';
-import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, quantumRecords, REFERENCE_N } from './charts/crossover-analysis.ts';
+import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, quantumRecords, REFERENCE_N, type CrossoverAnalysis } from './charts/crossover-analysis.ts';
 import { breakEvenN, fitQpuModel, requiredPerCall, type QpuModel, type QpuPoint } from './charts/crossover-model.ts';
 import { GPU_REFERENCE_SOURCE } from './charts/gpu-reference.ts';
 import { formatN, table } from './format.ts';
@@ -69,8 +69,7 @@ function qpuModelFor(doc: ResultsDoc, profile: HardwareProfile, bits: number, k:
   return { model: fitQpuModel(points, fit ? [fit.nMin, fit.nMax] : undefined), from: Math.min(...recs.map((r) => r.n)) };
 }
 
-export function verdictLines(doc: ResultsDoc): VerdictLine[] {
-  const a = crossoverAnalysis(doc);
+export function verdictLines(doc: ResultsDoc, a: CrossoverAnalysis = crossoverAnalysis(doc)): VerdictLine[] {
   const gpu = a.competitors[0];
   if (!a.method || !gpu) return [];
   const { k, d } = shapeOf(doc);
@@ -108,7 +107,8 @@ const evenText = (n: number | null): string => (n === null ? 'never' : formatPow
 
 /** The terminal table. */
 export function formatVerdict(doc: ResultsDoc): string {
-  const lines = verdictLines(doc);
+  const a = crossoverAnalysis(doc);
+  const lines = verdictLines(doc, a);
   if (!lines.length) return 'verdict: no grover-topk cells with modeled QPU time in this run (run qattn bench with grover-topk).';
   const rows: string[][] = [];
   for (const l of lines.filter((x) => x.noiseless)) {
@@ -120,7 +120,6 @@ export function formatVerdict(doc: ResultsDoc): string {
       `${evenText(noisy.breakEvenN)} (p/call ${noisy.perCallError.toPrecision(3)})`,
     ]);
   }
-  const a = crossoverAnalysis(doc);
   return [
     `verdict: ${a.method} on ${a.workload} against ${lines[0]!.competitor}; break-even context length per profile × QRAM × classical parallelism S`,
     table(['profile', 'QRAM', 'S', 'break-even n (noiseless)', `needed call at ${formatN(REFERENCE_N)}`, `modeled call at ${formatN(REFERENCE_N)}`, 'noisy break-even'], rows, [0, 1, 6]),

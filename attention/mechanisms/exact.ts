@@ -1,10 +1,11 @@
 /**
  * `exact`: softmax(Q·Kᵀ·scale + mask)·V with no approximation — the baseline every other mechanism is
  * measured against, in three executions:
- * - onnxruntime (kernels/ort/): com.microsoft MultiHeadAttention, or a decomposed Gemm–Softmax–MatMul graph
- *   where MHA cannot express the input; float32, about the machine's fp32 GEMM throughput;
- * - streaming (kernels/streaming.ts): blocked online softmax in TypeScript, O(m·dv + block) memory, for
- *   inputs ORT cannot take (score buffers beyond ORT_MAX_SCORES, no native binding);
+ * - onnxruntime (kernels/ort/): com.microsoft MultiHeadAttention, a decomposed Gemm–Softmax–MatMul graph, or
+ *   key blocks of the split-K 'lse' graph merged in float64 (long decode, anything beyond ORT_MAX_SCORES);
+ *   float32, about the machine's fp32 GEMM throughput;
+ * - streaming (kernels/streaming.ts): blocked online softmax in TypeScript, O(m·dv + block) memory, where the
+ *   native binding is missing or onnxruntime's float32 scores overflow;
  * - reference (kernels/reference.ts): the float64 source of truth, rounded to float32.
  */
 import { QattnError } from '../../core/errors.ts';

@@ -1,6 +1,7 @@
 /**
- * Issue 13, findings 4 and 2: the break-even lengths assume noiseless hardware, and the same cost model gives a per-call
- * error probability of ≈ 1 on every profile — so every place that shows a break-even says so.
+ * What the crossover chart, the report and the cost model say beside the break-even (issue 13): the
+ * noiseless assumption of the physical profiles and why (finding 4), the GPU reference's other head dimension
+ * (finding 2), and Babbush et al.'s generic break-even next to qattn's attention-specific one (item 4).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
