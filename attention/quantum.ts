@@ -31,6 +31,7 @@ export interface QuantumOracleModel {
   readonly qubits: number;
   readonly qramModel: 'bucket-brigade' | 'qroam' | 'free';
   readonly excludeCount: number;
+  readonly indexTieBreak: boolean;
   readonly qramRouterQubits: number;
   readonly qramWriteBits: number;
   readonly qram: QuantumGateCount;

@@ -54,7 +54,7 @@ function shapeOf(doc: ResultsDoc): { k: number; d: number } {
 
 /** The cost model of a record's oracle under a QRAM model. */
 function recordModel(n: number, d: number, k: number, bits: number, qram: QramModel): OracleCostModel {
-  return oracleCostModel({ indexQubits: searchSpace(n).qubits, payload: { kind: 'key', dim: d, bits }, excludeCount: k, qram });
+  return oracleCostModel({ indexQubits: searchSpace(n).qubits, payload: { kind: 'key', dim: d, bits }, excludeCount: k, indexTieBreak: true, qram });
 }
 
 /** Seconds per query of the run's grover records re-costed on `profile`, fitted as the crossover chart does. */

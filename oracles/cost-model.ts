@@ -71,6 +71,8 @@ export interface OracleCostModel {
   readonly qramModel: QramModel;
   /** Indices the oracle refuses besides its threshold (top-k's current set). */
   readonly excludeCount: number;
+  /** Whether equal values are told apart by the index: the comparator also compares the n index bits. */
+  readonly indexTieBreak: boolean;
   /**
    * Qubits of the data access hardware: bucket-brigade routers (2 per router, 2^n − 1 routers: O(N)), QROAM's
    * K·b copies, none for 'free'. (Named for the bucket brigade, the default.)
@@ -94,6 +96,12 @@ export interface CostModelSpec {
   readonly excludeCount?: number;
   /** Data access model (default 'bucket-brigade'). */
   readonly qram?: QramModel;
+  /**
+   * Break ties by index (default false): the threshold is a (value, index) pair and the comparator compares
+   * the value and then the n index bits — n more compared bits. grover-topk's oracle orders keys so (DHHM
+   * take the values distinct).
+   */
+  readonly indexTieBreak?: boolean;
 }
 
 /** Default fixed-point width for scores and keys: 16 bits resolves softmax logits to ~1e-4. */
@@ -231,7 +239,8 @@ export function oracleCostModel(spec: CostModelSpec): OracleCostModel {
   const qramModel = spec.qram ?? 'bucket-brigade';
   checkPayload(payload);
   const bits = payloadBits(payload);
-  const width = comparedWidth(payload);
+  const indexTieBreak = spec.indexTieBreak ?? false;
+  const width = comparedWidth(payload) + (indexTieBreak && payload.kind !== 'flag' ? n : 0);
   const arithmeticAncillas = payload.kind === 'key' ? payload.dim * 2 * payload.bits + Math.ceil(Math.log2(payload.dim)) + 1 : 0;
   const comparatorAncillas = width > 0 ? 2 : 0;
   const exclusion = exclusionAncillas(n, excludeCount);
@@ -247,6 +256,7 @@ export function oracleCostModel(spec: CostModelSpec): OracleCostModel {
     qubits: n + bits + ancillaQubits,
     qramModel,
     excludeCount,
+    indexTieBreak,
     qramRouterQubits: accessQubits(qramModel, n, bits),
     qramWriteBits: qramModel === 'bucket-brigade' ? 2 ** n * bits : 0,
     qram: accessCost(qramModel, n, bits),
@@ -258,7 +268,7 @@ export function oracleCostModel(spec: CostModelSpec): OracleCostModel {
 
 /** The same oracle with another data access model. */
 export function withQram(m: OracleCostModel, qram: QramModel): OracleCostModel {
-  return m.qramModel === qram ? m : oracleCostModel({ indexQubits: m.indexQubits, payload: m.payload, excludeCount: m.excludeCount, qram });
+  return m.qramModel === qram ? m : oracleCostModel({ indexQubits: m.indexQubits, payload: m.payload, excludeCount: m.excludeCount, indexTieBreak: m.indexTieBreak, qram });
 }
 
 /** Two-qubit gates and depth of one Grover iteration (oracle call + diffusion). */

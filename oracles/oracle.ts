@@ -111,6 +111,35 @@ export function markedOracle(size: number, marked: ArrayLike<number>): MarkedOra
   return { kind: 'marked', size, marked: sorted, cost };
 }
 
+/**
+ * Rank scores: a search space relabelled by rank, position p (0 = best) scoring S − p for a shared S ≥ size,
+ * so every score is distinct and the array is strictly decreasing. A search whose outcome depends only on
+ * the order of the scores (threshold oracles: marked iff score > τ) has the same distribution of calls,
+ * measurements and selected ranks on these as on the real scores ranked in that order — every algorithm
+ * here draws its initial set uniformly and measures uniformly within the marked and unmarked parts, so a
+ * relabelling of [0, N) changes nothing but the labels. grover-topk searches ranks so the simulator needs the
+ * scores' order only where the search ends (attention/mechanisms/grover-ranks.ts). Evaluators recognise
+ * these arrays (isRankScores) and answer every threshold in O(log N) (backends/marked-set.ts SortedSet).
+ */
+export function rankScores(size: number): Float64Array {
+  searchSpace(size);
+  if (rankBuffer.length < size) {
+    rankBuffer = new Float64Array(2 ** Math.ceil(Math.log2(size)));
+    for (let p = 0; p < rankBuffer.length; p++) rankBuffer[p] = rankBuffer.length - p;
+  }
+  const view = rankBuffer.subarray(0, size);
+  rankViews.add(view);
+  return view;
+}
+
+/** Whether `scores` came from rankScores (strictly decreasing by construction; never written to). */
+export function isRankScores(scores: Scores): boolean {
+  return scores instanceof Float64Array && rankViews.has(scores);
+}
+
+let rankBuffer = new Float64Array(0);
+const rankViews = new WeakSet<Float64Array>();
+
 /** `count` distinct indices of [0, N) drawn uniformly (Floyd's algorithm: O(M) draws, no O(N) shuffle). */
 export function randomSubset(size: number, count: number, rng: { int(n: number): number }): Int32Array {
   searchSpace(size);

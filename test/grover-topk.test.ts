@@ -18,6 +18,13 @@ import { modeledQpuSeconds } from '../bench/qpu.ts';
 import { QattnError } from '../core/errors.ts';
 import { DEFAULT_BITS, modelQpuSeconds, oracleCostModel, searchSpace } from '../oracles/index.ts';
 import { gaussianInput, plantedNeedleInput } from './helpers/workloads.ts';
+import { passes, show, twoSample } from './helpers/chi-square.ts';
+import { createRng } from '../core/rng.ts';
+import { createBackend, depolarizing, quantumTopK } from '../oracles/index.ts';
+import { ortLogits, prepareOrtKeys } from '../attention/kernels/ort/scores.ts';
+import { __test as ranks, rankedKeys } from '../attention/mechanisms/grover-ranks.ts';
+import { maxRowNorm } from '../attention/kernels/ort/scores.ts';
+import { fullInput } from '../attention/define.ts';
 
 async function grover(input: AttentionInput, given: Record<string, OptionValue> = {}): Promise<AttentionOutput> {
   return (await runAttention('grover-topk', input, given)).output;
@@ -57,7 +64,8 @@ test('quantum record: bench/qpu.ts gives the modeled seconds of the summed cost 
   const out = await grover(input, { k: 4 });
   const records = out.quantum!;
   assert.equal(records.length, 1);
-  const model = oracleCostModel({ indexQubits: searchSpace(500).qubits, payload: { kind: 'key', dim: 8, bits: DEFAULT_BITS }, excludeCount: 4 });
+  const model = oracleCostModel({ indexQubits: searchSpace(500).qubits, payload: { kind: 'key', dim: 8, bits: DEFAULT_BITS }, excludeCount: 4, indexTieBreak: true });
+  assert.equal(model.comparator.twoQubitGates - oracleCostModel({ indexQubits: model.indexQubits, payload: model.payload, excludeCount: 4 }).comparator.twoQubitGates, 16 * 9, 'ties broken by index: 9 more compared bits');
   assert.deepEqual(records[0]!.model, model);
   assert.equal(records[0]!.cost.oracleCalls, out.cost.oracleQueries);
   assert.equal(records[0]!.cost.measurements, out.cost.extra['measurements']);
@@ -167,4 +175,89 @@ test('oracleBits: the oracle searches b-bit fixed-point keys, so coarse keys fli
   assert.equal(await differs(0), 0, 'float32 keys: the true top-k');
   assert.ok(await differs(2) > 0, '2-bit keys: some query keeps a different set');
   assert.ok(await differs(16) <= 1, '16-bit keys: at most a near-tie flips');
+});
+
+test('the rank search is DHHM on the oracle\'s scores: same distribution of oracle calls and kept keys as the state vector on the float32 logits (seeded χ², noiseless and noisy)', async () => {
+  const n = 64, k = 8, count = 500;
+  const input = gaussianInput({ m: 1, n, d: 8, dv: 2, seed: 45 });
+  // The scores the oracle compares: float32 logits of the 16-bit keys, from the same Gemm the mechanism runs.
+  const kv = kvOf(input);
+  const logits = await ortLogits(await prepareOrtKeys({ ...kv, k: quantizeKeys(kv.k, n, kv.d, DEFAULT_BITS) }), queryOf(input));
+  assert.equal(new Set(logits).size, n, 'distinct scores: the tie rule does not enter');
+  const best = new Set(Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]!).slice(0, k));
+  const hitsOf = (sel: ArrayLike<number>): number => Array.from(sel).filter((j) => best.has(j)).length;
+  const sample = async (p: number): Promise<{ calls: number[]; hits: number[] }> => {
+    const calls: number[] = [], hits: number[] = [];
+    for (let seed = 1; seed <= count; seed++) {
+      const out = await grover({ ...input, seed }, { k, noise: p });
+      calls.push(out.cost.oracleQueries!);
+      hits.push(hitsOf(out.selected![0]!));
+    }
+    return { calls, hits };
+  };
+  const truth = (p: number): { calls: number[]; hits: number[] } => {
+    const calls: number[] = [], hits: number[] = [];
+    for (let seed = 1; seed <= count; seed++) {
+      const r = quantumTopK(logits, k, { backend: createBackend('statevector'), rng: createRng(900_000 + seed), ...(p > 0 ? { noise: depolarizing(p) } : {}) });
+      calls.push(r.cost.oracleCalls);
+      hits.push(hitsOf(r.indices));
+    }
+    return { calls, hits };
+  };
+  const quiet = await sample(0), noisy = await sample(0.6);
+  const quietTruth = truth(0), noisyTruth = truth(0.6);
+  for (const [what, a, b] of [['noiseless', quiet, quietTruth], ['p = 0.6', noisy, noisyTruth]] as const) {
+    assert.ok(passes(twoSample(a.calls, b.calls)), `${what} oracle calls: ${show(twoSample(a.calls, b.calls))}`);
+    assert.ok(passes(twoSample(a.hits, b.hits)), `${what} kept keys: ${show(twoSample(a.hits, b.hits))}`);
+  }
+  assert.ok(quiet.hits.every((h) => h >= k - 1), 'noiseless: the true top-k, up to a rare false certification');
+  assert.ok(new Set(noisy.hits).size > 1, 'noise makes some runs miss');
+  // The test can tell distributions apart: noisy runs against the noiseless truth fail it.
+  assert.ok(!passes(twoSample(noisy.calls, quietTruth.calls)), 'p = 0.6 against p = 0 not detected');
+});
+
+test('rank lookup: the heap and the radix argsort give the logits\' order (descending, ties to the lower key, −∞ left out, NaN refused)', () => {
+  const row = Float32Array.from([0.5, -Infinity, 2, 0.5, -0, 0, 2, -3, -Infinity, 1e-30, -1e-30]);
+  const order = [2, 6, 0, 3, 9, 4, 5, 10, 7]; // 2 ties 6, 0.5 ties 0.5, −0 ties +0: the lower key first
+  for (const c of [1, 3, 9, 20]) {
+    assert.deepEqual(Array.from(ranks.heapPrefix(row, c).keys), order.slice(0, c), `heap, ${c}`);
+    assert.deepEqual(Array.from(ranks.sortedPrefix(row, c).keys), order.slice(0, c), `radix, ${c}`);
+  }
+  assert.deepEqual(Array.from(ranks.sortedPrefix(row, 3).logits), [2, 2, 0.5]);
+  const big = Float32Array.from({ length: 5000 }, (_, j) => Math.round(Math.sin(j) * 50) / 7);
+  const truthOrder = Array.from(big.keys()).sort((a, b) => big[b]! - big[a]! || a - b);
+  assert.deepEqual(Array.from(ranks.sortedPrefix(big, 5000).keys), truthOrder);
+  assert.deepEqual(Array.from(ranks.heapPrefix(big, 700).keys), truthOrder.slice(0, 700));
+  assert.throws(() => ranks.heapPrefix(Float32Array.from([1, NaN]), 1), /NaN/);
+  assert.throws(() => ranks.sortedPrefix(Float32Array.from([1, NaN]), 1), /NaN/);
+});
+
+test('rank lookup: TopK over merged key blocks, the logits path and masks give the same prefixes', async () => {
+  const base = gaussianInput({ m: 5, n: 3000, d: 8, dv: 2, seed: 46 });
+  // Some exact ties (repeated keys) and a −∞-masked stretch.
+  const k = base.k.slice();
+  for (let j = 0; j < 3000; j += 7) k.set(k.subarray(0, 8), j * 8);
+  const mask = new Float32Array(3000).map((_, j) => (j >= 2000 && j < 2900 ? -Infinity : 0));
+  const input = { ...base, k, mask };
+  const kv = kvOf(input);
+  const rk = { keys: await prepareOrtKeys(kv), kMax: await maxRowNorm(kv.k, kv.n, kv.d) };
+  const full = fullInput(kv, queryOf(input));
+  const logits = await ortLogits(rk.keys, queryOf(input));
+  const truthOf = (i: number, c: number): number[] => {
+    const row = logits.subarray(i * 3000, (i + 1) * 3000);
+    return Array.from(row.keys()).filter((j) => row[j]! > -Infinity).sort((a, b) => row[b]! - row[a]! || a - b).slice(0, c);
+  };
+  // Prefixes up to 1024 come from TopK (one block, or key blocks merged); longer ones from the logits.
+  const need = Int32Array.from([40, 0, 5, 1000, 900]);
+  const lookups = {
+    'one block': await rankedKeys(rk, full, need),
+    'key blocks merged': await rankedKeys(rk, full, need, 5 * 512),
+    'logits path': await rankedKeys({ ...rk, keys: { ...rk.keys, top: null } }, full, need),
+  };
+  for (const [what, l] of Object.entries(lookups)) {
+    need.forEach((c, i) => assert.deepEqual(c === 0 ? l.rows[i] : Array.from(l.rows[i]!.keys), c === 0 ? null : truthOf(i, c), `row ${i}: ${what}`));
+  }
+  const one = await rankedKeys(rk, full, Int32Array.from([0, 0, 0, 0, 2500]));
+  assert.deepEqual(Array.from(one.rows[4]!.keys), truthOf(4, 2500));
+  assert.equal(one.rows[4]!.keys.length, 2100, 'ranks past the finite logits are the masked keys: not returned');
 });

@@ -15,96 +15,12 @@ import fc from 'fast-check';
 import { createRng, normalArray } from '../core/rng.ts';
 import type { Rng } from '../core/rng.ts';
 import {
-  createBackend, depolarizing, isTrueTopK, quantumTopK, survivalProbability, thresholdOracle,
-  type Backend, type Noise, type PreparedSearch, type ThresholdOracle,
+  createBackend, depolarizing, isRankScores, isTrueTopK, quantumTopK, rankScores, survivalProbability, thresholdOracle,
+  type Backend, type Noise, type PreparedSearch, type Scores, type ThresholdOracle,
 } from '../oracles/index.ts';
 import { ScoreView } from '../oracles/backends/marked-set.ts';
+import { SIGNIFICANCE, chiSquareCritical, goodnessOfFit, passes, show, twoSample, type Chi } from './helpers/chi-square.ts';
 import { ThresholdIndex } from '../oracles/backends/threshold-index.ts';
-
-// ---- statistics ---------------------------------------------------------------------------------------------
-
-/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
-function normalQuantile(p: number): number {
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-  const tail = (q: number): number => (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
-  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
-  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
-  const q = p - 0.5, r = q * q;
-  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
-}
-
-/** Upper-α critical value of χ² with df degrees of freedom (Wilson–Hilferty; within 1% for df ≥ 3). */
-function chiSquareCritical(df: number, alpha: number): number {
-  const z = normalQuantile(1 - alpha), h = 2 / (9 * df);
-  return df * (1 - h + z * Math.sqrt(h)) ** 3;
-}
-
-interface Chi {
-  readonly stat: number;
-  readonly df: number;
-  readonly critical: number;
-}
-
-const SIGNIFICANCE = 1e-4;
-
-/** Pearson goodness of fit of counts to expected counts, neighbouring bins pooled until each expects ≥ 5. */
-function goodnessOfFit(observed: ArrayLike<number>, expected: ArrayLike<number>): Chi {
-  let stat = 0, bins = 0, o = 0, e = 0;
-  for (let i = 0; i < observed.length; i++) {
-    o += observed[i]!;
-    e += expected[i]!;
-    if (e >= 5) {
-      stat += (o - e) ** 2 / e;
-      bins++;
-      o = e = 0;
-    }
-  }
-  if (e > 0) stat += (o - e) ** 2 / Math.max(e, 1e-300); // the small remainder: any mismatch there shows
-  const df = Math.max(1, bins - 1);
-  return { stat, df, critical: chiSquareCritical(df, SIGNIFICANCE) };
-}
-
-/**
- * Two-sample chi-square test of homogeneity for two samples of integer outcomes, with bins at the pooled
- * sample's deciles (ties kept whole), each bin expecting ≥ 5 per sample.
- */
-function twoSample(a: readonly number[], b: readonly number[]): Chi {
-  const pooled = [...a, ...b].sort((x, y) => x - y);
-  const edges: number[] = [];
-  for (let q = 1; q < 10; q++) {
-    const v = pooled[Math.floor((q * pooled.length) / 10)]!;
-    if (edges.length === 0 || v > edges[edges.length - 1]!) edges.push(v);
-  }
-  const bin = (x: number): number => {
-    let i = 0;
-    while (i < edges.length && x >= edges[i]!) i++;
-    return i;
-  };
-  const ca = new Array<number>(edges.length + 1).fill(0), cb = ca.slice();
-  for (const x of a) ca[bin(x)]!++;
-  for (const x of b) cb[bin(x)]!++;
-  const ka = Math.sqrt(b.length / a.length), kb = Math.sqrt(a.length / b.length);
-  let stat = 0, bins = 0, oa = 0, ob = 0;
-  for (let i = 0; i < ca.length; i++) {
-    oa += ca[i]!;
-    ob += cb[i]!;
-    if (oa + ob >= 10 || i === ca.length - 1) {
-      if (oa + ob > 0) {
-        stat += (ka * oa - kb * ob) ** 2 / (oa + ob);
-        bins++;
-      }
-      oa = ob = 0;
-    }
-  }
-  const df = Math.max(1, bins - 1);
-  return { stat, df, critical: chiSquareCritical(df, SIGNIFICANCE) };
-}
-
-const passes = (c: Chi): boolean => c.stat < c.critical;
-const show = (c: Chi): string => `χ² = ${c.stat.toFixed(1)}, df ${c.df}, critical ${c.critical.toFixed(1)} at α = ${SIGNIFICANCE}`;
 
 // ---- exact bookkeeping ----------------------------------------------------------------------------------------
 
@@ -181,6 +97,32 @@ test('ScoreView: bounds contain the count, exact counts and prefixes are exact, 
   }
 });
 
+test('rank scores (grover-topk\'s search space): the sorted evaluator counts, tests and lists exactly what a scan does (property)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 300 }), fc.array(fc.integer({ min: 0, max: 299 }), { maxLength: 40 }), fc.array(fc.integer({ min: -2, max: 302 }), { minLength: 1, maxLength: 8 }), (n, ex, cuts) => {
+      const scores = rankScores(n);
+      assert.ok(isRankScores(scores) && !isRankScores(Float64Array.from(scores)), 'only the views rankScores hands out are recognised');
+      const exclude = ex.filter((j) => j < n); // duplicates kept: the evaluator must count each index once
+      const analytic = createBackend('analytic');
+      // τ at a member's score (as top-k sets it), between two, and below / above every score.
+      const taus = [-Infinity, Infinity, ...cuts.map((c) => (c >= 0 && c < n ? scores[c]! : c < 0 ? scores[0]! + 0.5 : scores[n - 1]! - 0.5 - c))];
+      for (const tau of [...taus, ...taus.map((t) => t - 0.25)]) {
+        const search = analytic.prepare(thresholdOracle(scores, tau, { exclude }));
+        const truth: number[] = [];
+        for (let j = 0; j < n; j++) if (scores[j]! > tau && !exclude.includes(j)) truth.push(j);
+        assert.equal(search.markedCount, truth.length, `τ = ${tau}`);
+        for (let j = 0; j < search.searchSize; j++) assert.equal(search.isMarked(j), truth.includes(j), `index ${j}, τ = ${tau}`);
+        // The amplitudes place the marked list: one value on exactly the marked states, another elsewhere.
+        if (truth.length > 0 && truth.length < search.searchSize) {
+          const a = search.amplitudes(1), on = a[truth[0]!]!;
+          for (let j = 0; j < a.length; j++) assert.equal(a[j] === on, truth.includes(j), `amplitude of ${j}, τ = ${tau}`);
+        }
+      }
+    }),
+    { numRuns: 150, seed: 17 },
+  );
+});
+
 // ---- one oracle's measurements against the state vector -------------------------------------------------------
 
 /** Counts of `draws` measurements after r iterations. */
@@ -200,8 +142,9 @@ function oneRankLower(o: ThresholdOracle, sortedScores: Float64Array): Threshold
 test('each measurement follows the state vector exactly: rising thresholds over one array, padding, exclusions, noise', () => {
   const draws = 20000;
   const cases: { what: string; right: Chi; wrong: Chi }[] = [];
-  for (const N of [100, 256]) {
-    const scores = normalArray(createRng(N), N);
+  // Real scores (the ScoreView / ThresholdIndex path) and rank scores (the sorted path grover-topk searches).
+  for (const [N, kind] of [[100, 'normal'], [256, 'normal'], [100, 'ranks'], [256, 'ranks']] as const) {
+    const scores = kind === 'ranks' ? rankScores(N) : normalArray(createRng(N), N);
     const sorted = Float64Array.from(scores).sort();
     const analytic = createBackend('analytic'), statevector = createBackend('statevector');
     // Ranks from the bottom: from "almost everything marked" to "a few marked", as DHHM raises τ.
@@ -224,10 +167,10 @@ test('each measurement follows the state vector exactly: rising thresholds over 
         const s = survivalProbability(noise, r);
         const exact = truth.probabilities(r).map((q) => s * q + (1 - s) / truth.searchSize);
         const expected = exact.map((q) => q * draws);
-        const seed = N * 1000 + rank * 10 + r;
+        const seed = N * 1000 + rank * 10 + r + (kind === 'ranks' ? 7 : 0);
         const right = goodnessOfFit(histogram(fast, r, draws, createRng(seed), noise), expected);
         const wrong = goodnessOfFit(histogram(analytic.prepare(oneRankLower(oracle, sorted)), r, draws, createRng(seed), noise), expected);
-        cases.push({ what: `N=${N} rank=${rank} M=${truth.markedCount} r=${r} p=${p}`, right, wrong });
+        cases.push({ what: `${kind} N=${N} rank=${rank} M=${truth.markedCount} r=${r} p=${p}`, right, wrong });
       }
     }
   }
@@ -284,7 +227,7 @@ interface RunStats {
   readonly hits: number[];
 }
 
-function runs(backend: () => Backend, scores: Float32Array, k: number, count: number, seed0: number, noise?: Noise): RunStats {
+function runs(backend: () => Backend, scores: Scores, k: number, count: number, seed0: number, noise?: Noise): RunStats {
   const best = new Set(Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!).slice(0, k));
   const out: RunStats = { calls: [], measurements: [], hits: [] };
   for (let i = 0; i < count; i++) {
@@ -302,8 +245,8 @@ test('top-k runs: the fast analytic path and the state vector give the same dist
   // share of the calls next to the certification rounds) shows; p = 0.6 makes about a third of the runs miss.
   const count = 1200;
   const report: string[] = [];
-  for (const [N, k, p] of [[64, 16, 0], [200, 8, 0], [64, 8, 0.6]] as const) {
-    const scores = normalArray(createRng(40 + N), N);
+  for (const [N, k, p, kind] of [[64, 16, 0, 'normal'], [200, 8, 0, 'normal'], [64, 8, 0.6, 'normal'], [200, 8, 0, 'ranks'], [64, 8, 0.6, 'ranks']] as const) {
+    const scores = kind === 'ranks' ? rankScores(N) : normalArray(createRng(40 + N), N);
     const noise = p > 0 ? depolarizing(p) : undefined;
     const truth = runs(() => createBackend('statevector'), scores, k, count, 1_000_000, noise);
     const variants = {
@@ -311,7 +254,7 @@ test('top-k runs: the fast analytic path and the state vector give the same dist
       reimplemented: runs(() => rejectionBackend(0), scores, k, count, 2_000_000, noise),
       offByOne: runs(() => rejectionBackend(1), scores, k, count, 3_000_000, noise),
     };
-    const where = `N=${N} k=${k} p=${p}`;
+    const where = `${kind} N=${N} k=${k} p=${p}`;
     const chis = Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, {
       calls: twoSample(v.calls, truth.calls),
       measurements: twoSample(v.measurements, truth.measurements),

@@ -43,7 +43,7 @@ export function recordFor(ledger: Ledger, spec: RecordSpec, vis: number): Grover
   const indexQubits = searchSpace(vis).qubits;
   let r = ledger.get(indexQubits);
   if (!r) {
-    const model = oracleCostModel({ indexQubits, payload: spec.payload, excludeCount: spec.k });
+    const model = oracleCostModel({ indexQubits, payload: spec.payload, excludeCount: spec.k, indexTieBreak: true });
     r = { cost: { oracleCalls: 0, groverIterations: 0, measurements: 0 }, model, selections: spec.k, queries: 0, noisePerOracleCall: spec.noiseFor(model) };
     ledger.set(indexQubits, r);
   }

@@ -7,20 +7,28 @@
  *
  * Two phases. prepare binds K for onnxruntime's score Gemm (kernels/ort/scores.ts — the same fast score path
  * topk-exact and exact use) — by default a copy of K rounded to the oracleBits fixed point the cost model
- * charges (quantizeKeys), so the search sees the rank flips and ties of a 16-bit key oracle — and counts, for the cost model, the n·d key values a QPU would have
- * to write into QRAM once per cache (prepare cost `qramWrites`; appending t keys writes t·d more). attend runs,
- * per query, the logits, the simulated search and the exact float64 softmax over the k selected keys.
+ * charges (quantizeKeys), so the search sees the rank flips of a 16-bit key oracle — with its largest norm, and
+ * counts, for the cost model, the n·d key values a QPU would have to write into QRAM once per cache (prepare
+ * cost `qramWrites`; appending t keys writes t·d more). attend runs, per query, the simulated search, then
+ * looks up the keys it ended on and takes the exact float64 softmax over the k selected keys.
  *
  * Oracle: query i's threshold oracle is over its scaled, masked logits l_j = q_i·k̃_j·scale + mask_ij (float32,
- * from the Gemm, k̃ the quantized keys) for the keys of its causal window [0, vis) only (the index register addresses that prefix of
- * the KV cache). It marks j iff l_j > τ strictly and top-k's τ is the minimum of a set of scores (≥ −∞), so a
- * −∞ (masked) key is never marked; −∞ keys still in the set at the end (fewer than k finite keys, or a failed
- * search) are dropped. k ≥ vis takes every unmasked visible key without any search (0 oracle calls): the
- * exhaustive setting.
+ * from the Gemm, k̃ the quantized keys) for the keys of its causal window [0, vis) only (the index register
+ * addresses that prefix of the KV cache), ordered by (l_j descending, j ascending): it marks j iff j ranks
+ * above the current threshold key. Equal logits are thus told apart by the key index — the assumption of
+ * Dürr–Høyer and DHHM, who take the values distinct; a comparator over the score and index registers costs a
+ * QPU ⌈log₂ vis⌉ more compared bits. A −∞ (masked) key ranks below every finite one, so it is only ever kept
+ * when fewer than k finite keys exist, and it is dropped at the end. k ≥ vis takes every unmasked visible key
+ * without any search (0 oracle calls): the exhaustive setting.
  *
- * Simulation cost: the analytic backend keeps the measurement statistics of the circuit exactly but spends
- * O(vis) classical reads per query for the whole search, not per BBHT round (oracles/backends/marked-set.ts),
- * so a query costs about a classical scan of its logits.
+ * Simulation: the search runs on ranks. DHHM draws its initial set uniformly and every measurement is uniform
+ * within the marked or the unmarked states, so relabelling the window's keys by rank changes only the labels:
+ * the run over rank scores (oracles/oracle.ts rankScores, evaluated in O(1) per threshold by the analytic
+ * backend, marked-set.ts SortedSet) has exactly the distribution of oracle calls, measurements and kept ranks
+ * of the run over the logits (test/grover-topk.test.ts checks it against the state vector on the logits). The
+ * logits are needed only where the run ends: the keys at ranks [0, worst kept rank], found by onnxruntime's
+ * Gemm + TopK as topk-exact finds its candidates (grover-ranks.ts), so a query costs about topk-exact's scan
+ * plus O(1) per measurement — no pass over the logits per BBHT round, nor one in JS per query.
  *
  * Cost accounting (per query, summed): oracleQueries / groverIterations / extra.measurements from the search;
  * extra.classicalQueries = the classical score reads DHHM itself makes (its k initial scores and the check of
@@ -28,7 +36,8 @@
  * product of the hybrid loop: those reads (the final softmax reuses them: each selected key's score was read
  * when it entered the set), the tail samples below, and every visible key of an exhaustive query. What the SIMULATOR
  * spends to know which keys an oracle marks — the vis logits it computes (extra.simulatorLogitEvaluations) and
- * the scores it reads (extra.simulatorScoreReads) — is overhead of simulating on a classical machine, never
+ * the scores it reads (extra.simulatorScoreReads: the lookup's scan of the vis logits and the rank structure's
+ * reads) — is overhead of simulating on a classical machine, never
  * counted as quantum or classical attention work. `quantum` holds one record per index-register width
  * (attention/quantum.ts, filled in grover-cost.ts): {cost, model: oracleCostModel(key payload d × 16 bits,
  * k excluded), selections: k, queries, noisePerOracleCall}.
@@ -49,7 +58,7 @@ import { QattnError } from '../../core/errors.ts';
 import { createRng } from '../../core/rng.ts';
 import type { Rng } from '../../core/rng.ts';
 import {
-  DEFAULT_BITS, backendNames, createBackend, depolarizing, getProfile, noiseForProfile, profileNames, quantumTopK,
+  DEFAULT_BITS, backendNames, createBackend, depolarizing, getProfile, noiseForProfile, profileNames, quantumTopK, rankScores,
 } from '../../oracles/index.ts';
 import type { Backend, Noise } from '../../oracles/index.ts';
 import { attendSubset } from '../math.ts';
@@ -57,7 +66,8 @@ import type { AttentionInput, AttentionOutput, KvInput, Mechanism, QueryInput } 
 import { defineMechanism, fullInput, type PreparedState, type TypedPrepared } from '../define.ts';
 import type { OptionValues } from '../types.ts';
 import { maskAt, visibleKeys } from '../validate.ts';
-import { ortLogits, prepareOrtKeys, type OrtKeys } from '../kernels/ort/scores.ts';
+import { maxRowNorm, prepareOrtKeys } from '../kernels/ort/scores.ts';
+import { rankedKeys, type RankKeys, type RankedRow } from './grover-ranks.ts';
 import { addSearchCost, newTotals, recordFor, totalsCost } from './grover-cost.ts';
 import type { Ledger, RecordSpec, Totals } from './grover-cost.ts';
 import { attendWithTailEstimate } from './tail-estimate.ts';
@@ -76,33 +86,7 @@ const OPTIONS = {
 
 type Opts = OptionValues<typeof OPTIONS>;
 
-interface State {
-  /** K bound for onnxruntime's score Gemm. */
-  readonly keys: OrtKeys;
-}
-
-/**
- * Queries are scored in blocks of ⌊2^26 / n⌋ (≥ 1) rows: the logits buffer stays ≤ 256 MiB at any n, and K is
- * streamed once per block — once per call up to n = 2^22 at m = 16, four times at 2^24.
- */
-const LOGIT_BLOCK_SCORES = 2 ** 26;
-
-/**
- * Logits buffers kept between calls: a fresh 64 MiB Float32Array costs its first-touch page faults on every
- * call (about 50 ms of a 2^20-key, 16-query call measured here), a kept one does not. A buffer is lent to one
- * call at a time (attends may overlap: they await onnxruntime), and at most one idle buffer is kept.
- */
-let idleLogits: Float32Array | null = null;
-
-function lendLogits(length: number): Float32Array {
-  const buf = idleLogits && idleLogits.length >= length ? idleLogits : new Float32Array(length);
-  if (buf === idleLogits) idleLogits = null;
-  return buf;
-}
-
-function returnLogits(buf: Float32Array): void {
-  if (!idleLogits || idleLogits.length < buf.length) idleLogits = buf;
-}
+type State = RankKeys;
 
 interface Search extends RecordSpec {
   readonly backend: Backend;
@@ -129,18 +113,18 @@ function unmaskedWindow(input: AttentionInput, i: number, vis: number): Int32Arr
 }
 
 /**
- * Query i's selection by quantum top-k over its window's logits `scores` (a fresh view per query: the backend's
- * bookkeeping is per scores array).
+ * One query's quantum top-k over the ranks of its window of `vis` keys (see the module comment): the ranks it
+ * ends on, best first.
  */
-function searchKeys(scores: Float32Array, s: Search, vis: number, rng: Rng, t: Totals): Int32Array {
+function searchRanks(s: Search, vis: number, rng: Rng, t: Totals): Int32Array {
   const rec = recordFor(s.ledger, s, vis);
   rec.queries++;
   t.simulatorLogitEvaluations += vis;
   const p = rec.noisePerOracleCall;
   const noise: Noise | undefined = p > 0 ? depolarizing(p) : undefined;
-  const r = quantumTopK(scores, s.k, { backend: s.backend, rng, noise, payload: s.payload, failureProbability: s.delta });
+  const r = quantumTopK(rankScores(vis), s.k, { backend: s.backend, rng, noise, payload: s.payload, failureProbability: s.delta });
   addSearchCost(t, rec, r.cost, r.success);
-  return r.indices.filter((j) => scores[j]! > -Infinity);
+  return r.indices;
 }
 
 /** Why the named backend cannot search n keys (unavailable, or wider than its qubit limit), or null. */
@@ -156,59 +140,54 @@ function backendReason(name: string, n: number): string | null {
   return `the ${name} backend searches at most 2^${backend.maxQubits} keys, got n = ${n} (use backend=analytic)`;
 }
 
-/** Logits of queries [i0, i1) against every key (no causal cut: each query reads only its window's prefix). */
-async function blockLogits(keys: OrtKeys, query: QueryInput, n: number, d: number, i0: number, i1: number, out: Float32Array): Promise<Float32Array> {
-  const { q, mask } = query;
-  const sub: QueryInput = {
-    q: q.subarray(i0 * d, i1 * d), m: i1 - i0,
-    ...(mask ? { mask: mask.length === n ? mask : mask.subarray(i0 * n, i1 * n) } : {}),
-  };
-  return ortLogits(keys, sub, out.subarray(0, (i1 - i0) * n));
+/** The keys at the ranks a search ended on; ranks past the row's finite-logit prefix are masked keys (dropped). */
+function keysAt(ranks: Int32Array, row: RankedRow): Int32Array {
+  const out: number[] = [];
+  for (let t = 0; t < ranks.length; t++) if (ranks[t]! < row.keys.length) out.push(row.keys[ranks[t]!]!);
+  return Int32Array.from(out);
 }
 
 async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput): Promise<AttentionOutput> {
   const input = fullInput(p.kv, query);
-  const { m, n, d, dv } = input;
+  const { m, dv } = input;
   const options = p.options;
   const search = makeSearch(p.kv, options);
   const tail = options.tailMass === 'uniform-estimate' ? options.tailSamples : 0;
   const base = createRng(p.kv.seed ?? 0);
-  const out = new Float32Array(m * dv), selected: Int32Array[] = [];
   const t = newTotals();
-  // Logits only where some query of the block searches (k < its window).
-  const searches = (i: number): boolean => search.k < visibleKeys(input, i);
-  const rows = Math.max(1, Math.min(m, Math.floor(LOGIT_BLOCK_SCORES / n)));
-  const buf = lendLogits(rows * n);
-  try {
-    for (let i0 = 0; i0 < m; i0 += rows) {
-      const i1 = Math.min(m, i0 + rows);
-      let any = false;
-      for (let i = i0; i < i1 && !any; i++) any = searches(i);
-      const logits = any ? await blockLogits(p.state.keys, query, n, d, i0, i1, buf) : null;
-      for (let i = i0; i < i1; i++) {
-        const rng = base.fork(i);
-        const vis = visibleKeys(input, i);
-        let sel: Int32Array;
-        if (!searches(i)) {
-          recordFor(search.ledger, search, vis).queries++;
-          t.exhaustiveQueries++;
-          sel = unmaskedWindow(input, i, vis);
-        } else {
-          sel = searchKeys(logits!.subarray((i - i0) * n, (i - i0) * n + vis), search, vis, rng, t);
-        }
-        if (tail > 0 && vis - sel.length > 0) {
-          attendWithTailEstimate(input, i, sel, tail, rng, out);
-          t.hostDots += (searches(i) ? 0 : sel.length) + tail;
-          t.tailSamples += tail;
-        } else {
-          attendSubset(input, i, sel, out);
-          if (!searches(i)) t.hostDots += sel.length;
-        }
-        selected.push(sel);
-      }
+  // Every query's search first: it runs on ranks, so it needs no logits.
+  const rngs: Rng[] = [], ranks: (Int32Array | null)[] = [];
+  const need = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    const rng = base.fork(i), vis = visibleKeys(input, i);
+    rngs.push(rng);
+    const r = search.k < vis ? searchRanks(search, vis, rng, t) : null;
+    ranks.push(r);
+    // Ranks are returned best first: one past the last is the prefix of the window's order that is needed.
+    if (r && r.length > 0) need[i] = r[r.length - 1]! + 1;
+  }
+  const lookup = await rankedKeys(p.state, input, need);
+  t.simulatorScoreReads += lookup.reads;
+  const out = new Float32Array(m * dv), selected: Int32Array[] = [];
+  for (let i = 0; i < m; i++) {
+    const vis = visibleKeys(input, i), r = ranks[i]!;
+    let sel: Int32Array;
+    if (r === null) {
+      recordFor(search.ledger, search, vis).queries++;
+      t.exhaustiveQueries++;
+      sel = unmaskedWindow(input, i, vis);
+    } else {
+      sel = lookup.rows[i] ? keysAt(r, lookup.rows[i]!) : new Int32Array(0);
     }
-  } finally {
-    returnLogits(buf);
+    if (tail > 0 && vis - sel.length > 0) {
+      attendWithTailEstimate(input, i, sel, tail, rngs[i]!, out);
+      t.hostDots += (r ? 0 : sel.length) + tail;
+      t.tailSamples += tail;
+    } else {
+      attendSubset(input, i, sel, out);
+      if (!r) t.hostDots += sel.length;
+    }
+    selected.push(sel);
   }
   const records = [...search.ledger.values()];
   return { out, cost: totalsCost(t, records, selected), selected, path: `dhhm-${search.backend.name}`, quantum: records };
@@ -243,16 +222,18 @@ export function quantizeKeys(k: Float32Array, n: number, d: number, bits: number
 
 const ROUNDER = 1.5 * 2 ** 52;
 
-/** K bound for the oracle's scores: the float32 keys, or their oracleBits quantization (a copy). */
-function oracleKeys(kv: KvInput, bits: number): Promise<OrtKeys> {
-  return prepareOrtKeys(bits > 0 ? { ...kv, k: quantizeKeys(kv.k, kv.n, kv.d, bits) } : kv, 1);
+/** K bound for the oracle's scores (the float32 keys, or their oracleBits quantization: a copy) and its largest norm. */
+async function oracleKeys(kv: KvInput, bits: number): Promise<State> {
+  const oracle = bits > 0 ? { ...kv, k: quantizeKeys(kv.k, kv.n, kv.d, bits) } : kv;
+  const [keys, kMax] = await Promise.all([prepareOrtKeys(oracle, 1), maxRowNorm(oracle.k, kv.n, kv.d)]);
+  return { keys, kMax };
 }
 
 /** QRAM values a QPU writes for `keys` keys of dimension d: every key coordinate, once per cache. */
 const qramWrites = (keys: number, d: number): number => keys * d;
 
 async function prepare(kv: KvInput, options: Opts): Promise<PreparedState<State>> {
-  return { state: { keys: await oracleKeys(kv, options.oracleBits) }, cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kv.n, kv.d) } } };
+  return { state: await oracleKeys(kv, options.oracleBits), cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kv.n, kv.d) } } };
 }
 
 export type { GroverQuantumRecord } from './grover-cost.ts';
@@ -289,6 +270,6 @@ export const groverTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
   // The grown cache is bound again (quantized again when oracleBits > 0: per key, so equal to preparing the
   // concatenation) and only the new keys are written into QRAM: t·d values.
   async append(prev, grown, kNew) {
-    return { state: { keys: await oracleKeys(grown, prev.options.oracleBits) }, cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kNew.length / grown.d, grown.d) } } };
+    return { state: await oracleKeys(grown, prev.options.oracleBits), cost: { scoreEvaluations: 0, extra: { qramWrites: qramWrites(kNew.length / grown.d, grown.d) } } };
   },
 });

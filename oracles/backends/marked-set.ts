@@ -19,9 +19,12 @@
  * Every fallback (a rejection run that has made 64 times its expected tries, a τ below what the candidates
  * cover, a tiny unmarked part) switches to an exact structure, so the distributions are always exactly the
  * uniform ones an O(N) scan per oracle would give.
+ *
+ * Rank scores (oracle.ts rankScores) skip all of that: the marked indices are a prefix, so SortedSet answers
+ * every threshold in O(log k) without reading the array (grover-topk's searches run there).
  */
 import type { Rng } from '../../core/rng.ts';
-import { checkScores, searchSpace, type MarkedOracle, type Oracle, type Scores, type ThresholdOracle } from '../oracle.ts';
+import { checkScores, isRankScores, searchSpace, type MarkedOracle, type Oracle, type Scores, type ThresholdOracle } from '../oracle.ts';
 import { collectAbove, firstPass, linearBucket, type LinearBuckets } from './score-keys.ts';
 import { ThresholdIndex } from './threshold-index.ts';
 
@@ -398,6 +401,82 @@ function nthUnmarked(marked: Int32Array, r: number): number {
   return r + lo;
 }
 
+/**
+ * The marked set of a threshold oracle over rank scores (oracle.ts rankScores: S − p at index p), where
+ * the indices scoring above τ are exactly a prefix [0, L): L = ⌈S − τ⌉ clamped to [0, N], the excluded members of the
+ * prefix as a sorted list, and then every count, membership test and uniform draw in O(log) — no pass over
+ * the scores at all. The same distributions as ThresholdSet on the same array (test/oracles-analytic-
+ * statistics.test.ts checks both against the state vector).
+ */
+class SortedSet implements MarkedSet {
+  private readonly n: number;
+  private readonly padded: number;
+  /** L: the indices [0, L) score above τ. */
+  private readonly above: number;
+  /** The distinct excluded indices below L, ascending: above τ but not marked. */
+  private readonly excludedAbove: Int32Array;
+  readonly reads: number;
+  private sorted: Int32Array | null = null;
+
+  constructor(oracle: ThresholdOracle) {
+    const { scores, threshold: tau, exclude } = oracle;
+    this.n = scores.length;
+    this.padded = searchSpace(this.n).searchSize;
+    // Rank scores are S − p, S = scores[0]: S − p > τ ⟺ p < S − τ (exact: integers below 2^53). Checked by
+    // the two scores either side of the cut; a binary search (20 cache misses at 2^20) was most of the cost.
+    const n = this.n;
+    const lo = Math.min(n, Math.max(0, Math.ceil(scores[0]! - tau)));
+    if ((lo > 0 && !(scores[lo - 1]! > tau)) || (lo < n && scores[lo]! > tau)) throw new Error(`internal: rank scores cut at ${lo} for τ = ${tau}`);
+    const reads = 3;
+    this.above = lo;
+    // A loop, not Int32Array.from: the iterator protocol was most of this constructor's time (one per DHHM stage).
+    const ex = new Int32Array(exclude.length);
+    for (let t = 0; t < ex.length; t++) ex[t] = exclude[t]!;
+    ex.sort();
+    let c = 0;
+    for (let t = 0; t < ex.length; t++) if (ex[t]! < lo && (c === 0 || ex[t] !== ex[c - 1])) ex[c++] = ex[t]!;
+    this.excludedAbove = ex.slice(0, c);
+    this.reads = reads + exclude.length;
+  }
+
+  get count(): number {
+    return this.above - this.excludedAbove.length;
+  }
+
+  countLow(): number {
+    return this.count;
+  }
+
+  countHigh(): number {
+    return this.count;
+  }
+
+  has(i: number): boolean {
+    return i < this.above && !holds(this.excludedAbove, i);
+  }
+
+  /** The r-th marked index: the r-th of [0, L) not excluded. */
+  sample(rng: Rng): number {
+    return nthUnmarked(this.excludedAbove, rng.int(this.count));
+  }
+
+  /** Unmarked, numbered: the excluded members of the prefix, then L … N' − 1 (scores ≤ τ, then padding). */
+  sampleUnmarked(rng: Rng): number {
+    const ex = this.excludedAbove;
+    const r = rng.int(this.padded - this.count);
+    return r < ex.length ? ex[r]! : this.above + (r - ex.length);
+  }
+
+  list(): Int32Array {
+    if (!this.sorted) {
+      const out = new Int32Array(this.count);
+      for (let r = 0; r < out.length; r++) out[r] = nthUnmarked(this.excludedAbove, r);
+      this.sorted = out;
+    }
+    return this.sorted;
+  }
+}
+
 function explicitSet(oracle: MarkedOracle): MarkedSet {
   const marked = oracle.marked;
   const padded = searchSpace(oracle.size).searchSize;
@@ -421,6 +500,10 @@ export function createOracleEvaluator(): OracleEvaluator {
     if (!view) views.set(scores, (view = new ScoreView(scores)));
     return view;
   };
-  const evaluate = (oracle: Oracle): MarkedSet => (oracle.kind === 'marked' ? explicitSet(oracle) : new ThresholdSet(oracle, viewOf(oracle.scores)));
-  return Object.assign(evaluate, { prepareScores: (scores: Scores) => viewOf(scores).prepare() });
+  const evaluate = (oracle: Oracle): MarkedSet => {
+    if (oracle.kind === 'marked') return explicitSet(oracle);
+    return isRankScores(oracle.scores) ? new SortedSet(oracle) : new ThresholdSet(oracle, viewOf(oracle.scores));
+  };
+  // Rank scores need no first pass: they are valid and ordered by construction.
+  return Object.assign(evaluate, { prepareScores: (scores: Scores) => (isRankScores(scores) ? 0 : viewOf(scores).prepare()) });
 }
