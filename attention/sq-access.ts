@@ -2,7 +2,7 @@
  * Sample-and-query (SQ) access to a key matrix K [n×d] — the classical stand-in for QRAM that "dequantized"
  * algorithms assume (Tang 2019, "A quantum-inspired classical algorithm for recommendation systems",
  * arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020, arXiv 1910.06151). SQ access means we can
- *   - sample a row j with probability ‖k_j‖² / ‖K‖_F²            (sampleRow, O(log n)),
+ *   - sample a row j with probability ‖k_j‖² / ‖K‖_F²            (sampleRow, O(log n); O(1) over all rows),
  *   - sample an entry t of row j with probability K_jt² / ‖k_j‖²  (sampleEntry),
  *   - query any entry and know every norm                         (entry, rowNorm2, frobenius2).
  * Optional per-column trees add the column view used for query-dependent sampling: sample j within column t
@@ -23,6 +23,7 @@
 import { QattnError, check } from '../core/errors.ts';
 import type { Rng } from '../core/rng.ts';
 import type { AttentionInput } from './types.ts';
+import { AliasTable } from './alias-table.ts';
 import { SumTree, pow2AtLeast } from './sum-tree.ts';
 
 export { SumTree };
@@ -34,6 +35,12 @@ export interface SQOptions {
   readonly capacity?: number;
 }
 
+/**
+ * Whole-window row draws use an alias table from this many rows on (below, the sum tree is in cache and the
+ * table's O(n) rebuild after each append would cost more than it saves).
+ */
+const ALIAS_MIN_ROWS = 2 ** 12;
+
 /** SQ access to a row-appendable matrix with d columns (see the file comment). */
 export class SQAccess {
   readonly d: number;
@@ -43,6 +50,8 @@ export class SQAccess {
   private owned = true;
   private rowTree: SumTree;
   private colTrees: SumTree[] | null;
+  /** Alias table of the row norms over all rows (null: not built, or stale since a change). */
+  private alias: AliasTable | null = null;
 
   constructor(d: number, opts: SQOptions = {}) {
     check(Number.isInteger(d) && d >= 1, `SQ access needs a positive integer row length, got ${d}`);
@@ -67,6 +76,7 @@ export class SQAccess {
     for (let j = 0; j < n; j++) sq.rowTree.load(j, sq.checkedNorm2(j));
     sq.rowTree.rebuild();
     if (sq.colTrees) loadColumns(sq.colTrees, k, n, d);
+    sq.rowAlias(); // in the build, so a prepared cache's first whole-window draw costs no O(n)
     return sq;
   }
 
@@ -84,6 +94,7 @@ export class SQAccess {
     this.rows = k;
     this.owned = false;
     this.count = n;
+    this.alias = null;
     const trees = [this.rowTree, ...(this.colTrees ?? [])];
     for (const tree of trees) tree.reserve(n);
     const cap = this.rowTree.capacity;
@@ -156,6 +167,7 @@ export class SQAccess {
     check(row.length === this.d, `SQ access: row has ${row.length} values, expected ${this.d}`);
     this.reserve(this.count);
     for (let t = 0; t < this.d; t++) this.rows[j * this.d + t] = row[t]!;
+    this.alias = null;
     this.rowTree.set(j, this.checkedNorm2(j));
     this.colTrees?.forEach((tree, t) => tree.set(j, this.rows[j * this.d + t]! ** 2));
   }
@@ -180,7 +192,28 @@ export class SQAccess {
    */
   sampleRow(rng: Rng, limit = this.count, mass?: number): number {
     const lim = Math.min(limit, this.count);
+    if (lim === this.count && lim >= ALIAS_MIN_ROWS) return this.aliasRow(rng);
     return mass === undefined ? this.rowTree.sample(rng, lim) : this.rowTree.sample(rng, lim, mass);
+  }
+
+  /**
+   * A whole-window draw from the alias table (alias-table.ts: O(1), against the tree's O(log n) cache misses),
+   * rebuilt from the tree's leaves after any change. The same distribution ‖k_j‖² / ‖K‖_F² as the tree; a draw
+   * that rounding sends to a zero row is redrawn, as the tree does.
+   */
+  private aliasRow(rng: Rng): number {
+    const alias = this.rowAlias();
+    if (!(alias.total > 0)) return -1;
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const j = alias.sample(rng);
+      if (this.rowTree.weight(j) > 0) return j;
+    }
+    throw new Error('internal: the alias table kept landing on zero rows');
+  }
+
+  private rowAlias(): AliasTable {
+    if (!this.alias || this.alias.size !== this.count) this.alias = new AliasTable(this.count, (j) => this.rowTree.weight(j));
+    return this.alias;
   }
 
   /** Column t with probability K_jt² / ‖k_j‖²; −1 for a zero row. O(d): d is small, a per-row tree would cost n·d more memory. */

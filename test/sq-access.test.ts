@@ -259,3 +259,28 @@ test('misuse is a QattnError naming the problem', () => {
   assert.throws(() => sq.columnNorm2(0), (e) => e instanceof QattnError && /column trees/.test(e.message));
   assert.throws(() => sq.update(0, [NaN, 0]), (e) => e instanceof QattnError && /NaN or Inf/.test(e.message));
 });
+
+test('whole-window draws from 4096 rows on use the alias table: ‖k_j‖²/‖K‖_F² (χ²), zero rows never drawn, grown = built, stale after a change', () => {
+  const n = 5000, d = 4, k = skewedMatrix(createRng(60), n, d);
+  for (let j = 0; j < n; j += 9) k.fill(0, j * d, (j + 1) * d); // zero rows: weight 0
+  const sq = SQAccess.fromMatrix(k, n, d);
+  const rng = createRng(61);
+  const p = rowProbs(k, d, n);
+  const counts = draw(400_000, n, () => sq.sampleRow(rng));
+  assertFits(counts, p, 'alias draws');
+  assert.ok(chiSquare(counts, new Float64Array(n).fill(1 / n)).stat > 1000, 'χ² must reject uniform');
+  for (let j = 0; j < n; j += 9) assert.equal(counts[j], 0, `zero row ${j} drawn`);
+  // A prefix window still uses the tree (and its distribution).
+  assertFits(draw(100_000, 3000, () => sq.sampleRow(rng, 3000)), rowProbs(k, d, 3000), 'prefix draws');
+  // Grown by extend (table rebuilt from the same leaves): the same draws from the same stream.
+  const grown = SQAccess.fromMatrix(k.subarray(0, 4100 * d), 4100, d);
+  grown.sampleRow(createRng(1)); // builds the table for 4100 rows, which the extension must drop
+  grown.extend(k, 4100, n);
+  assert.deepEqual(rowDraws(grown, 62, n), rowDraws(sq, 62, n));
+  // A point update makes the table stale: row 1 with all the mass is the only row drawn.
+  const heavy = SQAccess.fromMatrix(k.slice(), n, d);
+  heavy.sampleRow(rng);
+  heavy.update(1, [1e6, 0, 0, 0]);
+  const r = draw(2000, n, () => heavy.sampleRow(rng));
+  assert.ok(r[1]! > 1990, `row 1 drawn ${r[1]} of 2000 times after the update`);
+});
