@@ -2,12 +2,15 @@
  * The HTML report (`index.html` beside the charts): summary table, the crossover verdict, every chart, the
  * scaling fits with the theory check, cells that did not run, and the run metadata.
  *
- * It must open from disk with no network, so it has no scripts at all: charts are inlined as the SVG Vega
- * rendered, styles are inline, and a Content-Security-Policy of `default-src 'none'` forbids any fetch even if
- * something slipped through. Every string from the results file (method, workload, file names, error reasons)
+ * It must open from disk with no network: charts are inlined as the SVG Vega rendered, styles are inline, and
+ * a Content-Security-Policy of `default-src 'none'` forbids any fetch even if something slipped through. Its one
+ * script is the what-if panel's (what-if.ts), allowed by its SHA-256 in the policy, so no other script — an
+ * injected one included — can run; the panel's data is JSON in a non-executable element. Every string from the results file (method, workload, file names, error reasons)
  * is HTML-escaped; the inlined SVG is checked to contain no script, event handler or foreign content.
  */
+import { createHash } from 'node:crypto';
 import type { ChartDef } from './charts/common.ts';
+import { whatIfData, whatIfPanel } from './what-if.ts';
 import { quadraticBreakEven } from '../oracles/index.ts';
 import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, REFERENCE_N } from './charts/crossover-analysis.ts';
 import { formatCount, formatMs, formatN, formatSci } from './format.ts';
@@ -160,12 +163,14 @@ nav a{margin-right:.8rem}`;
 
 /** The complete, self-contained index.html for a results document and its rendered charts. */
 export function buildReport(doc: ResultsDoc, charts: readonly ReportChart[]): string {
-  const nav = [['summary', 'Summary'], ['crossover-table', 'Crossover'], ...charts.map((c) => [`chart-${c.def.id}`, c.def.title]), ['fits', 'Fits'], ['meta', 'Run metadata']]
+  const panel = whatIfPanel(whatIfData(doc), escapeHtml, (text) => createHash('sha256').update(text, 'utf8').digest('base64'));
+  const scripts = panel ? ` script-src '${panel.scriptHash}';` : '';
+  const nav = [['summary', 'Summary'], ['crossover-table', 'Crossover'], ...(panel ? [['what-if', 'What if']] : []), ...charts.map((c) => [`chart-${c.def.id}`, c.def.title]), ['fits', 'Fits'], ['meta', 'Run metadata']]
     .map(([id, t]) => `<a href="#${escapeHtml(id!)}">${escapeHtml(t!)}</a>`).join('');
   const c = doc.meta.config;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:;${scripts}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>qattn benchmark report — ${escapeHtml(doc.meta.createdAt)}</title>
 <style>${STYLE}</style></head><body>
@@ -174,6 +179,7 @@ export function buildReport(doc: ResultsDoc, charts: readonly ReportChart[]): st
 <nav>${nav}</nav>
 ${summarySection(doc)}
 ${crossoverSection(doc)}
+${panel ? panel.html : ''}
 ${charts.map(chartSection).join('\n')}
 ${fitsSection(doc)}
 ${failuresSection(doc.records)}

@@ -16,7 +16,7 @@ import {
   type HardwareProfile, type OracleCostModel, type QramModel,
 } from '../oracles/index.ts';
 import { findFit } from './charts/common.ts';
-import { crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, quantumRecords, REFERENCE_N, type CrossoverAnalysis } from './charts/crossover-analysis.ts';
+import { costModelPerCall, crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, quantumRecords, REFERENCE_N, type CrossoverAnalysis } from './charts/crossover-analysis.ts';
 import { breakEvenN, fitQpuModel, requiredPerCall, type QpuModel, type QpuPoint } from './charts/crossover-model.ts';
 import { GPU_REFERENCE_SOURCE } from './charts/gpu-reference.ts';
 import { formatN, table } from './format.ts';
@@ -66,7 +66,7 @@ function qpuModelFor(doc: ResultsDoc, profile: HardwareProfile, bits: number, k:
     return { n: r.n, seconds: seconds / r.m, calls: counts.oracleCalls / r.m };
   });
   const fit = recs[0] ? findFit(doc.fits, recs[0].method, recs[0].workload, 'oracleQueries') : undefined;
-  return { model: fitQpuModel(points, fit ? [fit.nMin, fit.nMax] : undefined), from: Math.min(...recs.map((r) => r.n)) };
+  return { model: fitQpuModel(points, fit ? [fit.nMin, fit.nMax] : undefined, costModelPerCall(recs, profile)), from: Math.min(...recs.map((r) => r.n)) };
 }
 
 export function verdictLines(doc: ResultsDoc, a: CrossoverAnalysis = crossoverAnalysis(doc)): VerdictLine[] {
@@ -79,7 +79,10 @@ export function verdictLines(doc: ResultsDoc, a: CrossoverAnalysis = crossoverAn
     if (!isProfileName(p.profile)) return [];
     const profile = withOverrides(getProfile(p.profile), { qram });
     const { model: qpu, from } = qpuModelFor(doc, profile, bits, k);
-    const error = noisePerOracleCall(profile, recordModel(REFERENCE_N, d, k, bits, qram));
+    // A surface code's distance is sized for the query at 2^20 (its modeled calls), as its time is.
+    const calls = qpu ? qpu.callsAt(REFERENCE_N) : undefined;
+    const counts = calls === undefined ? undefined : { oracleCalls: calls, groverIterations: calls, measurements: 0 };
+    const error = noisePerOracleCall(profile, recordModel(REFERENCE_N, d, k, bits, qram), counts);
     return VERDICT_PARALLELISM.flatMap((S): VerdictLine[] => {
       const classical = (n: number): number => gpu.time(n) / S;
       const base = {

@@ -87,7 +87,8 @@ export interface SurfaceCodePlan {
 }
 
 export function surfaceCodePlan(spec: SurfaceCodeSpec, logicalOps: number): SurfaceCodePlan {
-  const pL = (d: number): number => 0.03 * (spec.physicalError / 0.01) ** ((d + 1) / 2);
+  // Capped at 1: above threshold (p > 1 %) a larger distance only makes it worse, and a probability it stays.
+  const pL = (d: number): number => Math.min(1, 0.03 * (spec.physicalError / 0.01) ** ((d + 1) / 2));
   let d = 3;
   while (d < 999 && Math.max(1, logicalOps) * pL(d) > spec.targetFailure) d += 2;
   return {

@@ -57,11 +57,14 @@ test('qattn bench renders every chart and index.html at the end of a run', async
 });
 
 test('index.html escapes every name from the results file and forbids scripts and fetches', async () => {
-  const html = readFileSync((await made).index, 'utf8');
+  const page = readFileSync((await made).index, 'utf8');
+  // The what-if panel's two script elements are qattn's own (test/what-if.test.ts checks them); nothing else.
+  const html = page.replace(/<script type="application\/json" id="wi-data">[^<]*<\/script>\n<script>[\s\S]*?<\/script>/, '');
+  assert.notEqual(html, page, 'the panel is there');
   assert.ok(!/<img|<script|<iframe|<b /i.test(html), 'no markup from the results file');
   assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;'), 'method name escaped in the tables');
   assert.ok(html.includes('needle&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;.npy'), 'workload name escaped');
-  assert.ok(html.includes(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`), 'CSP');
+  assert.match(html, /content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-[A-Za-z0-9+/=]+';"/, 'CSP: one script, by its hash');
   assert.equal((html.match(/<figure class="chart"/g) ?? []).length, CHARTS.length);
 });
 
@@ -95,13 +98,15 @@ const INSPECT = `JSON.stringify({
     const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
     return { id: f.getAttribute('data-chart'), width: box.width, height: box.height, marks: svg ? svg.querySelectorAll('path, line, rect, text').length : 0 };
   }),
-  active: document.querySelectorAll('img, script, iframe, object, embed').length,
+  active: document.querySelectorAll('img, iframe, object, embed').length,
+  scripts: [...document.querySelectorAll('script')].map((e) => e.type || 'classic'),
   summary: document.querySelector('#summary')?.textContent ?? '',
 })`;
 
 interface Inspection {
   figures: Array<{ id: string; width: number; height: number; marks: number }>;
   active: number;
+  scripts: string[];
   summary: string;
 }
 
@@ -132,7 +137,21 @@ test('index.html opens in headless Chromium: every chart drawn, no console error
     const seen = JSON.parse(await page.evaluate<string>(INSPECT)) as Inspection;
     assert.deepEqual(seen.figures.map((f) => f.id), CHARTS.map((c) => c.id));
     for (const f of seen.figures) assert.ok(f.width > 300 && f.height > 200 && f.marks > 20, `${f.id}: ${JSON.stringify(f)}`);
-    assert.equal(seen.active, 0, 'no img/script/iframe elements');
+    assert.equal(seen.active, 0, 'no img/iframe/object elements');
+    assert.deepEqual(seen.scripts.sort(), ['application/json', 'classic'], 'the what-if panel\'s script and its data, nothing else');
+    // The what-if panel (issue 13, item 7): recomputed live when an assumption changes.
+    const result = async (): Promise<string> => page.locator('#wi-result').innerText();
+    const before = await result();
+    assert.match(before, /^break-even n = 2\^[\d.]+ with noiseless hardware/);
+    await page.fill('#wi-t2q', String(Number(await page.inputValue('#wi-t2q')) / 1000));
+    const faster = await result();
+    const evenOf = (text: string): number => Number(/^break-even n = 2\^([\d.]+)/.exec(text)![1]);
+    assert.ok(evenOf(faster) < evenOf(before), `1000× faster gates move the break-even earlier: ${before} → ${faster}`);
+    await page.selectOption('#wi-profile', 'fault-tolerant');
+    assert.equal(await page.isDisabled('#wi-distance'), false, 'the distance applies to the surface-code profile');
+    assert.match(await result(), /surface-code distance \d+ at n = 2\^20/);
+    await page.selectOption('#wi-qram', 'qroam');
+    assert.match(await result(), /^break-even n = never/, 'QROAM: a query costs ∝ N, as the scan does');
     assert.ok(seen.summary.includes(HOSTILE_METHOD), 'the hostile name is shown as text');
     assert.deepEqual(errors, []);
     assert.deepEqual(dialogs, []);

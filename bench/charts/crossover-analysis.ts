@@ -4,6 +4,7 @@
  * (gpu-reference.ts) — the break-even n per profile and the oracle-call latency a QPU would need. Used by the
  * crossover chart and the report's crossover table; the model and its caveats are in crossover-model.ts.
  */
+import { DEFAULT_BITS, getProfile, isProfileName, oracleCostModel, qpuBreakdown, type HardwareProfile } from '../../oracles/index.ts';
 import type { OkRecord, ResultsDoc } from '../results.ts';
 import { findFit, okRecords, workloadsOf } from './common.ts';
 import { breakEvenN, fitQpuModel, requiredPerCall, scanTime, type QpuModel, type QpuPoint, type XY } from './crossover-model.ts';
@@ -72,6 +73,26 @@ function cpuCompetitors(doc: ResultsDoc, workload: string | null): Competitor[] 
   });
 }
 
+/**
+ * Seconds per oracle call at any n on `profile`, from the cost model rather than a fit (crossover-model.ts): the
+ * oracle of the run's largest record (its key dimension, k and oracleBits, ties broken by index, as grover-topk
+ * builds it) at ⌈log₂ n⌉ index qubits, costed by qpuBreakdown for `calls` calls (a surface-code distance is
+ * sized for the whole query) with the record's measurements per call.
+ */
+export function costModelPerCall(recs: readonly OkRecord[], profile: HardwareProfile): ((n: number, calls: number) => number) | undefined {
+  const last = recs[recs.length - 1];
+  if (!last) return undefined;
+  const k = typeof last.options['k'] === 'number' ? last.options['k'] : 32;
+  const bitsOpt = last.options['oracleBits'];
+  const bits = typeof bitsOpt === 'number' && bitsOpt > 0 ? bitsOpt : DEFAULT_BITS;
+  const perCallMeasurements = (last.cost.extra['measurements'] ?? 0) / Math.max(1, last.cost.oracleQueries ?? 1);
+  return (n, calls) => {
+    const model = oracleCostModel({ indexQubits: Math.ceil(Math.log2(n) - 1e-9), payload: { kind: 'key', dim: last.d, bits }, excludeCount: k, indexTieBreak: true, qram: profile.qram });
+    const c = Math.max(calls, 1e-300);
+    return qpuBreakdown({ oracleCalls: c, groverIterations: c, measurements: c * perCallMeasurements }, model, profile, { selections: k }).total / c;
+  };
+}
+
 function profilePoints(recs: readonly OkRecord[], profile: string): QpuPoint[] {
   return recs.flatMap((r) => {
     const s = r.modeledQpuSeconds?.[profile];
@@ -90,7 +111,7 @@ export function crossoverAnalysis(doc: ResultsDoc): CrossoverAnalysis {
   const range = fit ? [fit.nMin, fit.nMax] as const : undefined;
   const profiles = names.map((profile): ProfileCrossover => {
     const points = profilePoints(recs, profile);
-    const model = fitQpuModel(points, range);
+    const model = fitQpuModel(points, range, isProfileName(profile) ? costModelPerCall(recs, getProfile(profile)) : undefined);
     const breakEven = competitors.map((c) => (model ? breakEvenN(model.timeAt, c.time, from) : null));
     return { profile, points, model, breakEven };
   });

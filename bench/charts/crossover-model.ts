@@ -1,10 +1,11 @@
 /**
  * The arithmetic behind the crossover chart: when would a QPU running Grover top-k beat a classical scan?
  *
- * QPU time per query at n = calls(n) × perCall(n), both fitted to the run's modeled figures
- * (oracles/qpu-time.ts): calls(n) = C·n^α by least squares in log–log, and perCall(n) = a + b·log₂ n (the cost
- * model's per-call depth is a constant arithmetic part plus an O(log N) bucket-brigade QRAM part,
- * Giovannetti–Lloyd–Maccone PRL 100, 160501). Top-k needs Θ(√(kN)) oracle calls (Dürr, Heiligman, Høyer,
+ * QPU time per query at n = calls(n) × perCall(n): calls(n) = C·n^α fitted by least squares in log–log to the
+ * run's oracle calls, and perCall(n) the cost model itself at n when the caller passes it (crossover-analysis.ts
+ * does: oracles/qpu-time.ts at ⌈log₂ n⌉ index qubits — QROAM's per-call depth grows as √N, which no line in
+ * log n follows), else fitted as a + b·log₂ n to the modeled figures (a constant arithmetic part plus an
+ * O(log N) bucket-brigade QRAM part, Giovannetti–Lloyd–Maccone PRL 100, 160501). Top-k needs Θ(√(kN)) oracle calls (Dürr, Heiligman, Høyer,
  * Mhalla, quant-ph/0401091), but at small n BBHT's fixed overheads steepen the fit (≈ 0.6 over 2^7–2^9). So α
  * is fitted over the n range of the run's own oracleQueries fit (bench/fits.ts: n ≥ fitMinN when three lengths
  * reach it) — the chart and the fits table then show one exponent — and a fitted α above ½ is capped at ½,
@@ -77,7 +78,7 @@ function line(xs: readonly number[], ys: readonly number[]): { a: number; b: num
  * are fitted over the points within `callsRange` (every point when fewer than two distinct n fall in it);
  * per-call time over all points.
  */
-export function fitQpuModel(points: readonly QpuPoint[], callsRange?: readonly [number, number]): QpuModel | null {
+export function fitQpuModel(points: readonly QpuPoint[], callsRange?: readonly [number, number], perCall?: (n: number, calls: number) => number): QpuModel | null {
   const pts = points.filter((p) => p.n > 1 && p.seconds > 0 && p.calls > 0);
   if (new Set(pts.map((p) => p.n)).size < 2) return null;
   const inRange = callsRange ? pts.filter((p) => p.n >= callsRange[0] && p.n <= callsRange[1]) : pts;
@@ -93,7 +94,9 @@ export function fitQpuModel(points: readonly QpuPoint[], callsRange?: readonly [
   const callsAt = alpha === calls.b
     ? (n: number): number => Math.exp(calls.a + calls.b * Math.log(n))
     : (n: number): number => last.calls * (n / last.n) ** alpha;
-  const perCallAt = (n: number): number => Math.max(pc.a + pc.b * Math.log2(n), Math.min(...per));
+  const perCallAt = perCall
+    ? (n: number): number => perCall(n, callsAt(n))
+    : (n: number): number => Math.max(pc.a + pc.b * Math.log2(n), Math.min(...per));
   const fitRange = [Math.min(...cp.map((p) => p.n)), Math.max(...cp.map((p) => p.n))] as const;
   return { alpha, fittedAlpha: calls.b, fitRange, callsAt, perCallAt, timeAt: (n) => callsAt(n) * perCallAt(n) };
 }
