@@ -150,16 +150,17 @@ export function formatReport(r: ExperimentReport): string {
       (r.successLowerBound !== null ? `, a-priori bound ≥ ${fmt(r.successLowerBound)}` : ''),
     `  simulator score reads mean ${fmt(r.simulatorScoreReads.mean)} (classical simulation work, not quantum), wall ${fmt(r.wallSeconds)} s`,
     '',
-    `  ${'profile'.padEnd(16)}${'QPU s'.padStart(11)}${'QRAM s'.padStart(11)}${'arith s'.padStart(11)}${'diffuse s'.padStart(11)}${'measure s'.padStart(11)}${'qubits'.padStart(10)}  fits${'p/call'.padStart(10)}${'classical∥ s'.padStart(14)}`,
+    `  ${'profile'.padEnd(16)}${'QPU s'.padStart(11)}${'QRAM s'.padStart(11)}${'arith s'.padStart(11)}${'diffuse s'.padStart(11)}${'measure s'.padStart(11)}${'qubits'.padStart(10)}  fits${'p/call'.padStart(10)}${'classical∥ s'.padStart(14)}${'QRAM write s'.padStart(14)}`,
   ];
   for (const b of Object.values(r.qpuSeconds)) {
     lines.push(`  ${b.profile.padEnd(16)}${[b.total, b.qramLoading, b.oracleArithmetic, b.diffusion, b.measurement].map((x) => fmt(x).padStart(11)).join('')}` +
-      `${String(b.qubitsNeeded).padStart(10)}  ${(b.fitsOnDevice ? 'yes' : 'no').padEnd(4)}${fmt(b.noisePerOracleCall).padStart(10)}${fmt(b.parallelClassicalSeconds).padStart(14)}`);
+      `${String(b.qubitsNeeded).padStart(10)}  ${(b.fitsOnDevice ? 'yes' : 'no').padEnd(4)}${fmt(b.noisePerOracleCall).padStart(10)}${fmt(b.parallelClassicalSeconds).padStart(14)}${fmt(b.qramWriteSeconds).padStart(14)}`);
   }
   lines.push(
     '',
     "  p/call: depolarizing probability per oracle call on that profile (1.000 = fully depolarized: a random guess);",
-    "  fits: the profile has the qubits; classical∥ s: the same task on N' classical processors (see qattn grover --help)",
+    "  fits: the profile has the qubits; classical∥ s: the same task on N' classical processors (see qattn grover --help);",
+    '  QRAM write s: once per cache, not in QPU s: the bucket brigade\'s N·b leaf bits at 10 GB/s (classical cells, an assumption)',
   );
   return lines.join('\n');
 }

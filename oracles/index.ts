@@ -29,7 +29,7 @@ export { quantumTopK, isTrueTopK, certificationRounds, topKStageBound } from './
 export type { HardwareProfile, ProfileName, ProfileOverrides } from './hardware-profiles.ts';
 export { hardwareProfiles, profileNames, getProfile, isProfileName, withOverrides } from './hardware-profiles.ts';
 export type { QpuBreakdown, QpuTimeOptions, CostCounts } from './qpu-time.ts';
-export { modelQpuSeconds, qpuBreakdown, noisePerOracleCall, noiseForProfile, parallelClassicalSeconds, qramFaultLocations, quadraticBreakEven, surfaceCodePlan } from './qpu-time.ts';
+export { QRAM_WRITE_BITS_PER_SECOND, modelQpuSeconds, qpuBreakdown, noisePerOracleCall, noiseForProfile, parallelClassicalSeconds, qramFaultLocations, quadraticBreakEven, surfaceCodePlan } from './qpu-time.ts';
 
 export type { Algorithm, ExperimentReport, ExperimentSpec, Problem } from './experiment.ts';
 export { runExperiment, ALGORITHMS, isAlgorithm } from './experiment.ts';
