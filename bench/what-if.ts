@@ -63,6 +63,8 @@ export interface WhatIfData {
   readonly classical: number[];
   /** Grid index of n = 2^20, where the noisy rule is read. */
   readonly reference: number;
+  /** Grid index the break-even search starts at: the run's smallest n (the verdict's `from`). */
+  readonly start: number;
   readonly series: Record<QramModel, WhatIfSeries>;
   readonly profiles: WhatIfProfile[];
   readonly oneQubitLayers: number;
@@ -114,7 +116,7 @@ export const WHAT_IF_JS = String.raw`function qattnWhatIf(data, inp) {
     return s.layers[i] * (inp.twoQubitSeconds + data.oneQubitLayers * p.oneQubitSeconds) + s.measurements[i] * p.measurementSeconds;
   };
   var even = null;
-  for (var i = 0; i < data.log2n.length && even === null; i++) if (seconds(i) <= data.classical[i] / inp.parallelism) even = data.log2n[i];
+  for (var i = data.start; i < data.log2n.length && even === null; i++) if (seconds(i) <= data.classical[i] / inp.parallelism) even = data.log2n[i];
   var ref = data.reference;
   var err = surface ? -Math.expm1(s.volume[ref] * Math.log1p(-pL(distance(ref)))) : -Math.expm1(s.faults[ref] * Math.log1p(-inp.error));
   return {
@@ -147,9 +149,11 @@ export function whatIfData(doc: ResultsDoc, a: CrossoverAnalysis = crossoverAnal
   const bitsOpt = last.options['oracleBits'];
   const bits = typeof bitsOpt === 'number' && bitsOpt > 0 ? bitsOpt : DEFAULT_BITS;
   const perCallMeasurements = (last.cost.extra['measurements'] ?? 0) / Math.max(1, last.cost.oracleQueries ?? 1);
-  const from = Math.min(Math.log2(recs[0]!.n), Math.log2(REFERENCE_N));
+  // Steps of ¼ through log₂ 2^20 (the noisy rule is read there), from the run's smallest n or below it.
+  const ref = Math.log2(REFERENCE_N), smallest = Math.log2(recs[0]!.n);
+  const from = ref - STEP * Math.max(0, Math.ceil((ref - smallest) / STEP - 1e-9));
   const log2n: number[] = [];
-  for (let l = from; l <= MAX_LOG2_N + 1e-9; l += STEP) log2n.push(l);
+  for (let t = 0; from + t * STEP <= MAX_LOG2_N + 1e-9; t++) log2n.push(from + t * STEP);
   const series = Object.fromEntries(qramModels.map((qram) => {
     const s: WhatIfSeries = { layers: [], measurements: [], width: [], faults: [], volume: [] };
     for (const l of log2n) {
@@ -175,7 +179,8 @@ export function whatIfData(doc: ResultsDoc, a: CrossoverAnalysis = crossoverAnal
   return {
     method: a.method, workload: a.workload ?? '', competitor: gpu.name, log2n,
     classical: log2n.map((l) => round4(gpu.time(2 ** l))),
-    reference: log2n.findIndex((l) => Math.abs(l - Math.log2(REFERENCE_N)) < 1e-9),
+    reference: log2n.findIndex((l) => Math.abs(l - ref) < 1e-9),
+    start: Math.max(0, log2n.findIndex((l) => l >= smallest - 1e-9)),
     series, profiles, oneQubitLayers: ONE_QUBIT_LAYERS_PER_LAYER, tLayers: T_LAYERS_PER_LAYER, noisyMaxError: NOISY_MAX_ERROR,
   };
 }

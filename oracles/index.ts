@@ -6,7 +6,7 @@ export type { Payload, GateCount, OracleCostModel, CostModelSpec, QramModel } fr
 export { oracleCostModel, iterationCost, DEFAULT_BITS, ONE_QUBIT_LAYERS_PER_LAYER, qramModels, qroamK, T_LAYERS_PER_LAYER, withQram } from './cost-model.ts';
 
 export type { Oracle, ThresholdOracle, MarkedOracle, Scores, SearchSpace, ThresholdOracleOptions } from './oracle.ts';
-export { thresholdOracle, markedOracle, randomSubset, searchSpace, oracleSize, checkScores, isRankScores, rankScores, MAX_SEARCH_QUBITS } from './oracle.ts';
+export { thresholdOracle, markedOracle, randomSubset, searchSpace, oracleSize, checkScores, isRankScores, rankFinite, rankScores, MAX_SEARCH_QUBITS } from './oracle.ts';
 
 export type { Noise, DepolarizingNoise } from './noise.ts';
 export { depolarizing, survivalProbability, noisyMarkedProbability } from './noise.ts';

@@ -113,32 +113,46 @@ export function markedOracle(size: number, marked: ArrayLike<number>): MarkedOra
 
 /**
  * Rank scores: a search space relabelled by rank, position p (0 = best) scoring S − p for a shared S ≥ size,
- * so every score is distinct and the array is strictly decreasing. A search whose outcome depends only on
- * the order of the scores (threshold oracles: marked iff score > τ) has the same distribution of calls,
- * measurements and selected ranks on these as on the real scores ranked in that order — every algorithm
- * here draws its initial set uniformly and measures uniformly within the marked and unmarked parts, so a
- * relabelling of [0, N) changes nothing but the labels. grover-topk searches ranks so the simulator needs the
- * scores' order only where the search ends (attention/mechanisms/grover-ranks.ts). Evaluators recognise
- * these arrays (isRankScores) and answer every threshold in O(log N) (backends/marked-set.ts SortedSet).
+ * so the scores are distinct and strictly decreasing. A search whose outcome depends only on the order of the
+ * scores (threshold oracles: marked iff score > τ) has the same distribution of calls, measurements and
+ * selected ranks on these as on the real scores ranked in that order — every algorithm here draws its initial
+ * set uniformly and measures uniformly within the marked and unmarked parts, so a relabelling of [0, N)
+ * changes nothing but the labels. grover-topk searches ranks so the simulator needs the scores' order only
+ * where the search ends (attention/mechanisms/grover-ranks.ts). With `finite` < size, positions [finite, size)
+ * score −∞ instead (masked keys: never above any threshold, tied among themselves, as on the real scores).
+ * Evaluators recognise these arrays (rankFinite) and answer every threshold in O(1) (backends/marked-set.ts
+ * SortedSet).
  */
-export function rankScores(size: number): Float64Array {
+export function rankScores(size: number, finite = size): Float64Array {
   searchSpace(size);
+  check(Number.isInteger(finite) && finite >= 0 && finite <= size, `rank scores: finite count ${finite} outside [0, ${size}]`);
   if (rankBuffer.length < size) {
     rankBuffer = new Float64Array(2 ** Math.ceil(Math.log2(size)));
     for (let p = 0; p < rankBuffer.length; p++) rankBuffer[p] = rankBuffer.length - p;
   }
-  const view = rankBuffer.subarray(0, size);
-  rankViews.add(view);
+  let view: Float64Array;
+  if (finite === size) view = rankBuffer.subarray(0, size);
+  else {
+    // A copy for a row with masked keys (the shared buffer is never written after it is filled).
+    view = new Float64Array(size).fill(-Infinity);
+    view.set(rankBuffer.subarray(0, finite));
+  }
+  rankViews.set(view, finite);
   return view;
 }
 
-/** Whether `scores` came from rankScores (strictly decreasing by construction; never written to). */
+/** The count of finite entries if `scores` came from rankScores (strictly decreasing, then −∞), else null. */
+export function rankFinite(scores: Scores): number | null {
+  return scores instanceof Float64Array ? rankViews.get(scores) ?? null : null;
+}
+
+/** Whether `scores` came from rankScores. */
 export function isRankScores(scores: Scores): boolean {
-  return scores instanceof Float64Array && rankViews.has(scores);
+  return rankFinite(scores) !== null;
 }
 
 let rankBuffer = new Float64Array(0);
-const rankViews = new WeakSet<Float64Array>();
+const rankViews = new WeakMap<Float64Array, number>();
 
 /** `count` distinct indices of [0, N) drawn uniformly (Floyd's algorithm: O(M) draws, no O(N) shuffle). */
 export function randomSubset(size: number, count: number, rng: { int(n: number): number }): Int32Array {

@@ -108,6 +108,10 @@ test('−∞ keys are never selected even when fewer than k finite keys remain (
   const out = await grover(input, { k: 12 });
   for (const sel of out.selected!) assert.deepEqual(sorted(sel), [5, 13, 21, 29, 37, 45, 53, 61]);
   assert.ok(out.cost.oracleQueries! > 0, 'k < n: a search ran');
+  assert.equal(out.cost.extra['failedQueries'], 0, 'masked keys tie at −∞: never marked, so the search stops once every finite key is in');
+  // Without the tie the run would go on ordering masked ranks: as many calls as a run over 64 finite keys.
+  const unmasked = await grover({ ...base, seed: 5 }, { k: 12 });
+  assert.ok(out.cost.oracleQueries! < unmasked.cost.oracleQueries!, `${out.cost.oracleQueries} vs ${unmasked.cost.oracleQueries}`);
   assert.ok(relL2(out.out, referenceAttention64(input)) < 1e-6);
 });
 
@@ -260,4 +264,10 @@ test('rank lookup: TopK over merged key blocks, the logits path and masks give t
   const one = await rankedKeys(rk, full, Int32Array.from([0, 0, 0, 0, 2500]));
   assert.deepEqual(Array.from(one.rows[4]!.keys), truthOf(4, 2500));
   assert.equal(one.rows[4]!.keys.length, 2100, 'ranks past the finite logits are the masked keys: not returned');
+});
+
+test('a float32 logit that overflows is refused with a clear error, not ranked as masked', async () => {
+  const base = gaussianInput({ m: 2, n: 50, d: 4, dv: 2, seed: 47 });
+  const big = { ...base, q: base.q.map((x) => x * 1e20), k: base.k.map((x) => x * 1e20), seed: 1 };
+  await assert.rejects(runAttention('grover-topk', big, { k: 3 }), (e) => e instanceof QattnError && /overflows to|NaN/.test(e.message));
 });

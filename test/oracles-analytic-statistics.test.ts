@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { createRng, normalArray } from '../core/rng.ts';
 import type { Rng } from '../core/rng.ts';
 import {
-  createBackend, depolarizing, isRankScores, isTrueTopK, quantumTopK, rankScores, survivalProbability, thresholdOracle,
+  createBackend, depolarizing, isRankScores, isTrueTopK, quantumTopK, rankFinite, rankScores, survivalProbability, thresholdOracle,
   type Backend, type Noise, type PreparedSearch, type Scores, type ThresholdOracle,
 } from '../oracles/index.ts';
 import { ScoreView } from '../oracles/backends/marked-set.ts';
@@ -99,13 +99,17 @@ test('ScoreView: bounds contain the count, exact counts and prefixes are exact, 
 
 test('rank scores (grover-topk\'s search space): the sorted evaluator counts, tests and lists exactly what a scan does (property)', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 300 }), fc.array(fc.integer({ min: 0, max: 299 }), { maxLength: 40 }), fc.array(fc.integer({ min: -2, max: 302 }), { minLength: 1, maxLength: 8 }), (n, ex, cuts) => {
-      const scores = rankScores(n);
+    fc.property(fc.integer({ min: 1, max: 300 }), fc.array(fc.integer({ min: 0, max: 299 }), { maxLength: 40 }), fc.array(fc.integer({ min: -2, max: 302 }), { minLength: 1, maxLength: 8 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, ex, cuts, masked) => {
+      // Half the cases with a −∞ tail (masked keys), of any length.
+      const finite = masked < 0.5 ? n : Math.floor(((masked - 0.5) * 2) * (n + 1)) % (n + 1);
+      const scores = rankScores(n, finite);
+      assert.equal(rankFinite(scores), finite);
       assert.ok(isRankScores(scores) && !isRankScores(Float64Array.from(scores)), 'only the views rankScores hands out are recognised');
       const exclude = ex.filter((j) => j < n); // duplicates kept: the evaluator must count each index once
       const analytic = createBackend('analytic');
       // τ at a member's score (as top-k sets it), between two, and below / above every score.
-      const taus = [-Infinity, Infinity, ...cuts.map((c) => (c >= 0 && c < n ? scores[c]! : c < 0 ? scores[0]! + 0.5 : scores[n - 1]! - 0.5 - c))];
+      const top = finite > 0 ? scores[0]! : 1;
+      const taus = [-Infinity, Infinity, ...cuts.map((c) => (c >= 0 && c < finite ? scores[c]! : c < 0 ? top + 0.5 : top - finite - 0.5 - c))];
       for (const tau of [...taus, ...taus.map((t) => t - 0.25)]) {
         const search = analytic.prepare(thresholdOracle(scores, tau, { exclude }));
         const truth: number[] = [];
@@ -121,6 +125,12 @@ test('rank scores (grover-topk\'s search space): the sorted evaluator counts, te
     }),
     { numRuns: 150, seed: 17 },
   );
+  // A τ just below a score (not itself a rank value) at 2^20: the cut is moved, not refused.
+  const big = rankScores(2 ** 20);
+  const just = createBackend('analytic').prepare(thresholdOracle(big, big[big.length - 1]! - 2 ** -30, {}));
+  assert.equal(just.markedCount, 2 ** 20);
+  const below = createBackend('analytic').prepare(thresholdOracle(big, big[5]! - 1e-9, {}));
+  assert.equal(below.markedCount, 6);
 });
 
 // ---- one oracle's measurements against the state vector -------------------------------------------------------

@@ -21,7 +21,7 @@
 import { QattnError } from '../../core/errors.ts';
 import type { AttentionInput, QueryInput } from '../types.ts';
 import { TopKHeap } from '../select.ts';
-import { visibleKeys } from '../validate.ts';
+import { maskAt, visibleKeys } from '../validate.ts';
 import { SCORE_BLOCK, ortLogits, ortTopLogits, scoreBlockKeys, type OrtKeys } from '../kernels/ort/scores.ts';
 
 /** The finite-logit keys at ranks [0, length) of one query's window, best first, and their float32 logits. */
@@ -137,6 +137,7 @@ async function logitPrefixes(keys: OrtKeys, input: AttentionInput, need: Int32Ar
       if (need[i]! === 0) continue;
       const vis = visibleKeys(input, i);
       const row = logits.subarray((i - i0) * n, (i - i0) * n + vis);
+      checkOverflow(input, i, row);
       rows[i] = need[i]! <= HEAP_PREFIX_MAX ? heapPrefix(row, need[i]!) : sortedPrefix(row, need[i]!);
       reads += vis;
     }
@@ -162,6 +163,20 @@ function lendLogits(length: number): Float32Array {
 
 function returnLogits(buf: Float32Array): void {
   if (!idleLogits || idleLogits.length < buf.length) idleLogits = buf;
+}
+
+/**
+ * On this path the float32 product may overflow (cannotOverflow said so, or it was not asked): a key whose
+ * logit came out ±∞ without a −∞ mask would be ranked wrongly (+∞ ties by index, −∞ reads as masked), so it
+ * is refused like a NaN.
+ */
+function checkOverflow(input: AttentionInput, i: number, row: Float32Array): void {
+  for (let j = 0; j < row.length; j++) {
+    const v = row[j]!;
+    if ((v === Infinity || v === -Infinity) && maskAt(input, i, j) !== -Infinity) {
+      throw new QattnError(`grover-topk: the float32 logit of key ${j} for query ${i} overflows to ${v} (scale the inputs down)`);
+    }
+  }
 }
 
 function nanAt(j: number): never {

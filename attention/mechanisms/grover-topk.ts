@@ -15,11 +15,12 @@
  * Oracle: query i's threshold oracle is over its scaled, masked logits l_j = q_i·k̃_j·scale + mask_ij (float32,
  * from the Gemm, k̃ the quantized keys) for the keys of its causal window [0, vis) only (the index register
  * addresses that prefix of the KV cache), ordered by (l_j descending, j ascending): it marks j iff j ranks
- * above the current threshold key. Equal logits are thus told apart by the key index — the assumption of
- * Dürr–Høyer and DHHM, who take the values distinct; a comparator over the score and index registers costs a
- * QPU ⌈log₂ vis⌉ more compared bits. A −∞ (masked) key ranks below every finite one, so it is only ever kept
- * when fewer than k finite keys exist, and it is dropped at the end. k ≥ vis takes every unmasked visible key
- * without any search (0 oracle calls): the exhaustive setting.
+ * above the current threshold key. Equal finite logits are thus told apart by the key index — the assumption
+ * of Dürr–Høyer and DHHM, who take the values distinct; a comparator over the score and index registers costs
+ * a QPU ⌈log₂ vis⌉ more compared bits. A −∞ (masked) key is never marked (all of them tie at the bottom, as on
+ * the logits), so it stays in the set only from the initial draw — when fewer than k finite keys exist, or a
+ * run fails — and is dropped at the end. k ≥ vis takes every unmasked visible key without any search (0
+ * oracle calls): the exhaustive setting.
  *
  * Simulation: the search runs on ranks. DHHM draws its initial set uniformly and every measurement is uniform
  * within the marked or the unmarked states, so relabelling the window's keys by rank changes only the labels:
@@ -116,13 +117,13 @@ function unmaskedWindow(input: AttentionInput, i: number, vis: number): Int32Arr
  * One query's quantum top-k over the ranks of its window of `vis` keys (see the module comment): the ranks it
  * ends on, best first.
  */
-function searchRanks(s: Search, vis: number, rng: Rng, t: Totals): Int32Array {
+function searchRanks(s: Search, vis: number, finite: number, rng: Rng, t: Totals): Int32Array {
   const rec = recordFor(s.ledger, s, vis);
   rec.queries++;
   t.simulatorLogitEvaluations += vis;
   const p = rec.noisePerOracleCall;
   const noise: Noise | undefined = p > 0 ? depolarizing(p) : undefined;
-  const r = quantumTopK(rankScores(vis), s.k, { backend: s.backend, rng, noise, payload: s.payload, failureProbability: s.delta });
+  const r = quantumTopK(rankScores(vis, finite), s.k, { backend: s.backend, rng, noise, payload: s.payload, failureProbability: s.delta });
   addSearchCost(t, rec, r.cost, r.success);
   return r.indices;
 }
@@ -161,10 +162,12 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
   for (let i = 0; i < m; i++) {
     const rng = base.fork(i), vis = visibleKeys(input, i);
     rngs.push(rng);
-    const r = search.k < vis ? searchRanks(search, vis, rng, t) : null;
+    // Masked keys rank last, all tied at −∞ (never marked, as on the logits themselves).
+    const finite = input.mask ? unmaskedWindow(input, i, vis).length : vis;
+    const r = search.k < vis ? searchRanks(search, vis, finite, rng, t) : null;
     ranks.push(r);
-    // Ranks are returned best first: one past the last is the prefix of the window's order that is needed.
-    if (r && r.length > 0) need[i] = r[r.length - 1]! + 1;
+    // Ranks are returned best first: one past the last finite one is the prefix of the window's order needed.
+    if (r && r.length > 0) need[i] = Math.min(finite, r[r.length - 1]! + 1);
   }
   const lookup = await rankedKeys(p.state, input, need);
   t.simulatorScoreReads += lookup.reads;

@@ -24,7 +24,7 @@
  * every threshold in O(log k) without reading the array (grover-topk's searches run there).
  */
 import type { Rng } from '../../core/rng.ts';
-import { checkScores, isRankScores, searchSpace, type MarkedOracle, type Oracle, type Scores, type ThresholdOracle } from '../oracle.ts';
+import { checkScores, isRankScores, rankFinite, searchSpace, type MarkedOracle, type Oracle, type Scores, type ThresholdOracle } from '../oracle.ts';
 import { collectAbove, firstPass, linearBucket, type LinearBuckets } from './score-keys.ts';
 import { ThresholdIndex } from './threshold-index.ts';
 
@@ -402,8 +402,8 @@ function nthUnmarked(marked: Int32Array, r: number): number {
 }
 
 /**
- * The marked set of a threshold oracle over rank scores (oracle.ts rankScores: S − p at index p), where
- * the indices scoring above τ are exactly a prefix [0, L): L = ⌈S − τ⌉ clamped to [0, N], the excluded members of the
+ * The marked set of a threshold oracle over rank scores (oracle.ts rankScores: S − p at index p < f, −∞
+ * after), where the indices scoring above τ are exactly a prefix [0, L): L = ⌈S − τ⌉ clamped to [0, f], the excluded members of the
  * prefix as a sorted list, and then every count, membership test and uniform draw in O(log) — no pass over
  * the scores at all. The same distributions as ThresholdSet on the same array (test/oracles-analytic-
  * statistics.test.ts checks both against the state vector).
@@ -422,12 +422,15 @@ class SortedSet implements MarkedSet {
     const { scores, threshold: tau, exclude } = oracle;
     this.n = scores.length;
     this.padded = searchSpace(this.n).searchSize;
-    // Rank scores are S − p, S = scores[0]: S − p > τ ⟺ p < S − τ (exact: integers below 2^53). Checked by
-    // the two scores either side of the cut; a binary search (20 cache misses at 2^20) was most of the cost.
-    const n = this.n;
-    const lo = Math.min(n, Math.max(0, Math.ceil(scores[0]! - tau)));
-    if ((lo > 0 && !(scores[lo - 1]! > tau)) || (lo < n && scores[lo]! > tau)) throw new Error(`internal: rank scores cut at ${lo} for τ = ${tau}`);
-    const reads = 3;
+    // Rank scores are S − p on the finite prefix [0, f), S = scores[0], and −∞ after it: S − p > τ ⟺ p < S − τ
+    // (integers below 2^53: exact for a τ that is a score). A τ between scores can round the difference, so
+    // the cut is moved to where the two scores either side of it say (a step at most); a binary search (20
+    // cache misses at 2^20) was most of this constructor's cost.
+    const f = rankFinite(scores)!;
+    let lo = f === 0 ? 0 : Math.min(f, Math.max(0, Math.ceil(scores[0]! - tau)));
+    let reads = 3;
+    while (lo > 0 && !(scores[lo - 1]! > tau)) { lo--; reads++; }
+    while (lo < f && scores[lo]! > tau) { lo++; reads++; }
     this.above = lo;
     // A loop, not Int32Array.from: the iterator protocol was most of this constructor's time (one per DHHM stage).
     const ex = new Int32Array(exclude.length);
