@@ -154,6 +154,7 @@ function metaSection(doc: ResultsDoc): string {
 }
 
 const STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}
+form.what-if label{display:inline-block;margin:0 1.4rem .6rem 0}form.what-if input{width:7rem}#wi-result{font-weight:600}
 h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem}th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}table.num td:nth-child(n+3){text-align:right;font-variant-numeric:tabular-nums}
