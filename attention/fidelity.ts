@@ -39,7 +39,7 @@ export function meanCosine(out: ArrayLike<number>, ref: ArrayLike<number>, cols:
 }
 
 /** Exact softmax mass on `selected` for one query: Σ_{j∈S} p*_j (1 = the selection kept all the mass). */
-export function massOnSelected(exactWeights: Float64Array, selected: ArrayLike<number>): number {
+export function massOnSelected(exactWeights: ArrayLike<number>, selected: ArrayLike<number>): number {
   let s = 0;
   const seen = new Set<number>();
   for (let t = 0; t < selected.length; t++) {
@@ -51,6 +51,29 @@ export function massOnSelected(exactWeights: Float64Array, selected: ArrayLike<n
   return s;
 }
 
+/** The k-th largest value of `x` (1 ≤ k ≤ x.length); reorders `x`. Hoare-style quickselect, O(n) expected. */
+export function kthLargest(x: Float64Array, k: number): number {
+  let lo = 0, hi = x.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = x[(lo + hi) >>> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (x[i]! > pivot) i++;
+      while (x[j]! < pivot) j--;
+      if (i <= j) {
+        const t = x[i]!;
+        x[i++] = x[j]!;
+        x[j--] = t;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return x[target]!;
+  }
+  return x[target]!;
+}
+
 /** Indices of the k largest entries (ties broken by lower index), k ≤ length. */
 export function topKIndices(x: ArrayLike<number>, k: number): Int32Array {
   const idx = Array.from({ length: x.length }, (_, j) => j);
@@ -58,14 +81,40 @@ export function topKIndices(x: ArrayLike<number>, k: number): Int32Array {
   return Int32Array.from(idx.slice(0, k));
 }
 
-/** |S ∩ topK(p*)| / k with k = |S| (distinct) — overlap of a selection with the exact top-k of the same size. */
-export function topkOverlap(exactWeights: Float64Array, selected: ArrayLike<number>): number {
-  const s = new Set<number>(Array.from(selected));
-  const k = Math.min(s.size, exactWeights.length);
+/**
+ * The top-k overlap of a selection — THE definition (bench/score.ts reports it from the reference's summaries
+ * and is tested equal to this): with S the distinct selected keys and k = |S|, t the k-th largest exact
+ * weight, the keys of S above t are hits, and keys of S tied at t are hits up to the number of top-k slots
+ * the ties fill (k − #{weights > t}). Any choice among tied weights is as good as another, so no tie-break by
+ * index (which is arbitrary for equal weights) can cost a selection its hits. Returns hits / k (0 for S = ∅).
+ * O(n) (a quickselect on a copy: `scratch` of length ≥ n saves the allocation).
+ */
+export function topkOverlap(exactWeights: ArrayLike<number>, selected: ArrayLike<number>, scratch?: Float64Array): number {
+  const n = exactWeights.length;
+  const keys = new Set<number>();
+  for (let t = 0; t < selected.length; t++) {
+    const j = selected[t]!;
+    if (j >= 0 && j < n) keys.add(j);
+  }
+  const k = keys.size;
   if (k === 0) return 0;
-  let hit = 0;
-  for (const j of topKIndices(exactWeights, k)) if (s.has(j)) hit++;
-  return hit / k;
+  const w = scratch && scratch.length >= n ? scratch.subarray(0, n) : new Float64Array(n);
+  for (let j = 0; j < n; j++) w[j] = exactWeights[j]!;
+  const thr = kthLargest(w, k);
+  let above = 0;
+  for (let j = 0; j < n; j++) if (exactWeights[j]! > thr) above++;
+  return tieAwareOverlap(keys, (j) => exactWeights[j]!, thr, above, k);
+}
+
+/** hits / k for distinct keys with weights `weightOf`, threshold t and `above` weights > t (topkOverlap's rule). */
+export function tieAwareOverlap(keys: Iterable<number>, weightOf: (j: number) => number, thr: number, above: number, k: number): number {
+  let hits = 0, tied = 0;
+  for (const j of keys) {
+    const p = weightOf(j);
+    if (p > thr) hits++;
+    else if (p === thr) tied++;
+  }
+  return (hits + Math.min(tied, k - above)) / k;
 }
 
 /** KL(p ‖ q) in nats; +∞ if q puts zero mass where p has mass. */

@@ -7,6 +7,9 @@
  * weights in descending order, from which the |S|-th largest weight (the top-|S| threshold) is read. At
  * n = 2^24 the m·n weights would be 1 GiB as float32; the summaries of 16 rows are a few MiB.
  */
+import { kthLargest } from '../attention/fidelity.ts';
+
+export { kthLargest };
 import { dot } from '../attention/math.ts';
 import type { AttentionInput } from '../attention/types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../attention/validate.ts';
@@ -26,29 +29,6 @@ export interface ReferenceRows {
   readonly out: Float64Array;
   /** Their softmax summaries, one per row. */
   readonly rows: RowSummary[];
-}
-
-/** The k-th largest value of `x` (1 ≤ k ≤ x.length); reorders `x`. Hoare-style quickselect, O(n) expected. */
-export function kthLargest(x: Float64Array, k: number): number {
-  let lo = 0, hi = x.length - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = x[(lo + hi) >>> 1]!;
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (x[i]! > pivot) i++;
-      while (x[j]! < pivot) j--;
-      if (i <= j) {
-        const t = x[i]!;
-        x[i++] = x[j]!;
-        x[j--] = t;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else return x[target]!;
-  }
-  return x[target]!;
 }
 
 /** The largest `top` values of `w` (weights, reordered in place), descending. */

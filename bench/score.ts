@@ -2,13 +2,13 @@
  * Scores one mechanism output against the reference: output error (relL2, maxAbs, cosine — attention/
  * fidelity.ts) and, for mechanisms that return their selected keys, mass recall and top-k recall.
  *
- * The selection metrics mean the same as attention/fidelity.ts (massOnSelected, topkOverlap) but read the
- * reference's per-query softmax summaries (bench/reference-rows.ts) instead of recomputing every query's
- * distribution per mechanism: O(|S|·d) per query instead of O(n·d) — the difference between seconds and
- * minutes over a full run, and between megabytes and gigabytes at n = 2^24. Ties at the threshold count as hits up to the number of tied top-k slots (the sort
- * in topkOverlap breaks ties by index, which is arbitrary for tied weights).
+ * The selection metrics ARE attention/fidelity.ts's (massOnSelected, topkOverlap: one definition, ties at the
+ * threshold counted as hits up to the tied top-k slots), read from the reference's per-query softmax summaries
+ * (bench/reference-rows.ts) instead of recomputing every query's distribution per mechanism: O(|S|·d) per query
+ * instead of O(n·d) — the difference between seconds and minutes over a full run, and between megabytes and
+ * gigabytes at n = 2^24. test/bench-score.test.ts checks the two paths agree, ties included.
  */
-import { outputFidelity } from '../attention/fidelity.ts';
+import { massOnSelected, outputFidelity, tieAwareOverlap, topkOverlap } from '../attention/fidelity.ts';
 import type { AttentionInput, AttentionOutput } from '../attention/types.ts';
 import { referenceWeights } from '../attention/kernels/reference.ts';
 import type { Reference, ReferenceKind } from './reference.ts';
@@ -27,27 +27,9 @@ export interface Fidelity {
   readonly topkRecall: number | null;
 }
 
-/** Mass on the distinct selected keys and their overlap with the exact top-|S|, for one query. */
+/** Mass on the distinct selected keys and their overlap with the exact top-|S| (attention/fidelity.ts), for one query. */
 export function selectionScores(p: ArrayLike<number>, selected: ArrayLike<number>, scratch: Float64Array): { mass: number; overlap: number } {
-  const keys = new Set<number>();
-  for (let t = 0; t < selected.length; t++) {
-    const j = selected[t]!;
-    if (j >= 0 && j < p.length) keys.add(j);
-  }
-  const k = keys.size;
-  if (k === 0) return { mass: 0, overlap: 0 };
-  let mass = 0;
-  for (const j of keys) mass += p[j]!;
-  for (let j = 0; j < p.length; j++) scratch[j] = p[j]!;
-  const thr = kthLargest(scratch.subarray(0, p.length), k);
-  let above = 0;
-  for (let j = 0; j < p.length; j++) if (p[j]! > thr) above++;
-  let hits = 0, tiedHits = 0;
-  for (const j of keys) {
-    if (p[j]! > thr) hits++;
-    else if (p[j] === thr) tiedHits++;
-  }
-  return { mass, overlap: (hits + Math.min(tiedHits, k - above)) / k };
+  return { mass: massOnSelected(p, selected), overlap: topkOverlap(p, selected, scratch) };
 }
 
 /**
@@ -67,14 +49,14 @@ export function summaryScores(input: AttentionInput, row: RowSummary, i: number,
   const thr = row.top[k - 1]!;
   let above = 0;
   while (above < k && row.top[above]! > thr) above++;
-  let mass = 0, hits = 0, tiedHits = 0;
+  const w = new Map<number, number>();
+  let mass = 0;
   for (const j of keys) {
     const p = weightOf(input, row, i, j);
+    w.set(j, p);
     mass += p;
-    if (p > thr) hits++;
-    else if (p === thr) tiedHits++;
   }
-  return { mass, overlap: (hits + Math.min(tiedHits, k - above)) / k };
+  return { mass, overlap: tieAwareOverlap(keys, (j) => w.get(j)!, thr, above, k) };
 }
 
 function selectionFidelity(input: AttentionInput, rows: readonly RowSummary[], selected: readonly ArrayLike<number>[]): { massRecall: number; topkRecall: number } {
