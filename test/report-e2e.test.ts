@@ -110,7 +110,7 @@ interface Inspection {
   summary: string;
 }
 
-test('index.html opens in headless Chromium: every chart drawn, no console errors, no network', { timeout: 90_000 }, async (t) => {
+test('index.html opens in headless Chromium: every chart drawn, no console errors, no network', { timeout: 240_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) {
     if (process.env['CI'] === 'true') assert.fail(`${CHROMIUM} is not installed: .ci/run installs Debian's chromium (apt-get install chromium)`);
     t.skip(`${CHROMIUM} is not installed (apt-get install chromium); required when CI=true`);
