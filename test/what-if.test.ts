@@ -26,7 +26,10 @@ test('at each profile\'s own settings the panel gives the verdict table\'s break
     if (l.breakEvenN === null) {
       assert.equal(mine, null, what);
     } else {
-      assert.ok(mine !== null && mine >= Math.log2(l.breakEvenN) - 1e-9 && mine - Math.log2(l.breakEvenN) <= 0.25 + 1e-9, `${what}: ${mine} vs ${Math.log2(l.breakEvenN)}`);
+      // The first grid point at or past the verdict's bisected n; the page's data carries 4 significant digits,
+      // which may move a crossing that lies within 0.01 of a grid point to the next one.
+      const even = Math.log2(l.breakEvenN);
+      assert.ok(mine !== null && mine >= even - 0.01 && mine - even <= 0.25 + 0.01, `${what}: ${mine} vs ${even}`);
     }
     if (!l.noiseless) assert.ok(Math.abs(r.perCallError - l.perCallError) <= 0.05 * l.perCallError + 1e-12, `${what}: p/call ${r.perCallError} vs ${l.perCallError}`);
   }
