@@ -12,11 +12,13 @@
  * profile's default only). S divides the classical time (S GPUs on one query).
  */
 import {
-  DEFAULT_BITS, getProfile, isProfileName, noisePerOracleCall, oracleCostModel, qpuBreakdown, qramModels, searchSpace, withOverrides,
-  type HardwareProfile, type OracleCostModel, type QramModel,
+  getProfile, isProfileName, noisePerOracleCall, qpuBreakdown, qramModels, withOverrides, type HardwareProfile, type QramModel,
 } from '../oracles/index.ts';
 import { findFit } from './charts/common.ts';
-import { costModelPerCall, crossoverAnalysis, formatPow2, formatSeconds, NOISELESS_NOTE, quantumRecords, REFERENCE_N, type CrossoverAnalysis } from './charts/crossover-analysis.ts';
+import {
+  costModelPerCall, crossoverAnalysis, formatPow2, formatSeconds, groverOracleModel, NOISELESS_NOTE, oracleShape, quantumRecords, REFERENCE_N,
+  type CrossoverAnalysis, type OracleShape,
+} from './charts/crossover-analysis.ts';
 import { breakEvenN, fitQpuModel, requiredPerCall, type QpuModel, type QpuPoint } from './charts/crossover-model.ts';
 import { GPU_REFERENCE_SOURCE } from './charts/gpu-reference.ts';
 import { formatN, table } from './format.ts';
@@ -45,24 +47,12 @@ export interface VerdictLine {
   readonly note: string;
 }
 
-/** The k and d of the quantum records, from the first grover record. */
-function shapeOf(doc: ResultsDoc): { k: number; d: number } {
-  const r = doc.records.find((x) => x.method === 'grover-topk');
-  const k = typeof r?.options['k'] === 'number' ? r.options['k'] : 32;
-  return { k, d: r?.d ?? doc.meta.config.dim };
-}
-
-/** The cost model of a record's oracle under a QRAM model. */
-function recordModel(n: number, d: number, k: number, bits: number, qram: QramModel): OracleCostModel {
-  return oracleCostModel({ indexQubits: searchSpace(n).qubits, payload: { kind: 'key', dim: d, bits }, excludeCount: k, indexTieBreak: true, qram });
-}
-
 /** Seconds per query of the run's grover records re-costed on `profile`, fitted as the crossover chart does. */
-function qpuModelFor(doc: ResultsDoc, profile: HardwareProfile, bits: number, k: number): { model: QpuModel | null; from: number } {
+function qpuModelFor(doc: ResultsDoc, profile: HardwareProfile, shape: OracleShape): { model: QpuModel | null; from: number } {
   const recs = quantumRecords(doc);
   const points: QpuPoint[] = recs.map((r) => {
     const counts = { oracleCalls: r.cost.oracleQueries ?? 0, groverIterations: r.cost.groverIterations ?? 0, measurements: r.cost.extra['measurements'] ?? 0 };
-    const seconds = qpuBreakdown(counts, recordModel(r.n, r.d, k, bits, profile.qram), profile, { selections: k }).total;
+    const seconds = qpuBreakdown(counts, groverOracleModel(shape, r.n, profile.qram), profile, { selections: shape.k }).total;
     return { n: r.n, seconds: seconds / r.m, calls: counts.oracleCalls / r.m };
   });
   const fit = recs[0] ? findFit(doc.fits, recs[0].method, recs[0].workload, 'oracleQueries') : undefined;
@@ -72,17 +62,16 @@ function qpuModelFor(doc: ResultsDoc, profile: HardwareProfile, bits: number, k:
 export function verdictLines(doc: ResultsDoc, a: CrossoverAnalysis = crossoverAnalysis(doc)): VerdictLine[] {
   const gpu = a.competitors[0];
   if (!a.method || !gpu) return [];
-  const { k, d } = shapeOf(doc);
-  const bitsOpt = doc.records.find((x) => x.method === a.method)?.options['oracleBits'];
-  const bits = typeof bitsOpt === 'number' && bitsOpt > 0 ? bitsOpt : DEFAULT_BITS;
+  const shape = oracleShape(quantumRecords(doc));
+  if (!shape) return [];
   return a.profiles.flatMap((p) => qramModels.flatMap((qram) => {
     if (!isProfileName(p.profile)) return [];
     const profile = withOverrides(getProfile(p.profile), { qram });
-    const { model: qpu, from } = qpuModelFor(doc, profile, bits, k);
+    const { model: qpu, from } = qpuModelFor(doc, profile, shape);
     // A surface code's distance is sized for the query at 2^20 (its modeled calls), as its time is.
     const calls = qpu ? qpu.callsAt(REFERENCE_N) : undefined;
     const counts = calls === undefined ? undefined : { oracleCalls: calls, groverIterations: calls, measurements: 0 };
-    const error = noisePerOracleCall(profile, recordModel(REFERENCE_N, d, k, bits, qram), counts);
+    const error = noisePerOracleCall(profile, groverOracleModel(shape, REFERENCE_N, qram), counts);
     return VERDICT_PARALLELISM.flatMap((S): VerdictLine[] => {
       const classical = (n: number): number => gpu.time(n) / S;
       const base = {

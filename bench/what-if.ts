@@ -21,10 +21,9 @@
  *   qubits)), as in bench/verdict.ts.
  */
 import {
-  DEFAULT_BITS, hardwareProfiles, iterationCost, ONE_QUBIT_LAYERS_PER_LAYER, oracleCostModel, qramFaultLocations, qramModels,
-  T_LAYERS_PER_LAYER, type QramModel,
+  hardwareProfiles, iterationCost, ONE_QUBIT_LAYERS_PER_LAYER, qramFaultLocations, qramModels, T_LAYERS_PER_LAYER, type QramModel,
 } from '../oracles/index.ts';
-import { crossoverAnalysis, quantumRecords, REFERENCE_N, type CrossoverAnalysis } from './charts/crossover-analysis.ts';
+import { crossoverAnalysis, groverOracleModel, oracleShape, quantumRecords, REFERENCE_N, type CrossoverAnalysis } from './charts/crossover-analysis.ts';
 import { MAX_LOG2_N } from './charts/crossover-model.ts';
 import type { ResultsDoc } from './results.ts';
 import { NOISY_MAX_ERROR } from './verdict.ts';
@@ -144,11 +143,7 @@ export function whatIfData(doc: ResultsDoc, a: CrossoverAnalysis = crossoverAnal
   const model = a.profiles.find((p) => p.model)?.model;
   const recs = quantumRecords(doc);
   if (!a.method || !gpu || !model || !recs.length) return null;
-  const last = recs[recs.length - 1]!;
-  const k = typeof last.options['k'] === 'number' ? last.options['k'] : 32;
-  const bitsOpt = last.options['oracleBits'];
-  const bits = typeof bitsOpt === 'number' && bitsOpt > 0 ? bitsOpt : DEFAULT_BITS;
-  const perCallMeasurements = (last.cost.extra['measurements'] ?? 0) / Math.max(1, last.cost.oracleQueries ?? 1);
+  const shape = oracleShape(recs)!;
   // Steps of ¼ through log₂ 2^20 (the noisy rule is read there), from the run's smallest n or below it.
   const ref = Math.log2(REFERENCE_N), smallest = Math.log2(recs[0]!.n);
   const from = ref - STEP * Math.max(0, Math.ceil((ref - smallest) / STEP - 1e-9));
@@ -158,10 +153,10 @@ export function whatIfData(doc: ResultsDoc, a: CrossoverAnalysis = crossoverAnal
     const s: WhatIfSeries = { layers: [], measurements: [], width: [], faults: [], volume: [] };
     for (const l of log2n) {
       const n = 2 ** l, calls = model.callsAt(n);
-      const m = oracleCostModel({ indexQubits: Math.ceil(l - 1e-9), payload: { kind: 'key', dim: last.d, bits }, excludeCount: k, indexTieBreak: true, qram });
+      const m = groverOracleModel(shape, n, qram);
       const it = iterationCost(m);
       s.layers.push(round4(calls * it.depth));
-      s.measurements.push(round4(calls * perCallMeasurements));
+      s.measurements.push(round4(calls * shape.measurementsPerCall));
       s.width.push(m.qubits);
       s.faults.push(round4(it.twoQubitGates - m.qram.twoQubitGates + qramFaultLocations(m)));
       s.volume.push(round4(it.depth * m.qubits));

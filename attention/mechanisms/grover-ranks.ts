@@ -22,7 +22,7 @@ import { QattnError } from '../../core/errors.ts';
 import type { AttentionInput, QueryInput } from '../types.ts';
 import { TopKHeap } from '../select.ts';
 import { maskAt, visibleKeys } from '../validate.ts';
-import { SCORE_BLOCK, ortLogits, ortTopLogits, scoreBlockKeys, type OrtKeys } from '../kernels/ort/scores.ts';
+import { SCORE_BLOCK, float32LogitsSafe, maxAbsMask, ortLogits, ortTopLogits, scoreBlockKeys, type OrtKeys } from '../kernels/ort/scores.ts';
 
 /** The finite-logit keys at ranks [0, length) of one query's window, best first, and their float32 logits. */
 export interface RankedRow {
@@ -34,8 +34,6 @@ export interface RankedRow {
 const TOPK_PREFIX_MAX = 1024;
 /** Prefixes up to this long are selected from the logits with a heap; longer ones by a full argsort. */
 const HEAP_PREFIX_MAX = 4096;
-/** Magnitudes the float32 Gemm is trusted with (as in topk-exact). */
-const FLOAT32_SAFE = 1e37;
 /** Logits of at most this many (query, key) pairs are held at once on the logits path (256 MiB). */
 const LOGIT_BLOCK_SCORES = 2 ** 26;
 
@@ -51,12 +49,6 @@ export interface RankLookup {
   readonly reads: number;
 }
 
-/** Largest |finite mask value| (0 without a mask). */
-function maxAbsMask(mask: Float32Array | undefined): number {
-  let best = 0;
-  if (mask) for (let t = 0; t < mask.length; t++) { const x = Math.abs(mask[t]!); if (x > best && x !== Infinity) best = x; }
-  return best;
-}
 
 /** Whether every query's float32 logits are far below overflow (then TopK's order is the exact float32 order). */
 function cannotOverflow(rk: RankKeys, input: AttentionInput): boolean {
@@ -64,8 +56,7 @@ function cannotOverflow(rk: RankKeys, input: AttentionInput): boolean {
   for (let i = 0; i < m; i++) {
     let s = 0;
     for (let c = 0; c < d; c++) s += q[i * d + c]! ** 2;
-    const bound = Math.sqrt(s) * rk.kMax;
-    if (!(bound < FLOAT32_SAFE && bound * rk.keys.scale + maskMax < FLOAT32_SAFE)) return false;
+    if (!float32LogitsSafe(Math.sqrt(s), rk.kMax, rk.keys.scale, maskMax)) return false;
   }
   return true;
 }

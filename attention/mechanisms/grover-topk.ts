@@ -107,6 +107,12 @@ function makeSearch(kv: KvInput, options: Opts): Search {
   };
 }
 
+function countUnmasked(input: AttentionInput, i: number, vis: number): number {
+  let c = 0;
+  for (let j = 0; j < vis; j++) if (maskAt(input, i, j) !== -Infinity) c++;
+  return c;
+}
+
 function unmaskedWindow(input: AttentionInput, i: number, vis: number): Int32Array {
   const keys: number[] = [];
   for (let j = 0; j < vis; j++) if (maskAt(input, i, j) !== -Infinity) keys.push(j);
@@ -163,7 +169,7 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
     const rng = base.fork(i), vis = visibleKeys(input, i);
     rngs.push(rng);
     // Masked keys rank last, all tied at −∞ (never marked, as on the logits themselves).
-    const finite = input.mask ? unmaskedWindow(input, i, vis).length : vis;
+    const finite = search.k < vis && input.mask ? countUnmasked(input, i, vis) : vis;
     const r = search.k < vis ? searchRanks(search, vis, finite, rng, t) : null;
     ranks.push(r);
     // Ranks are returned best first: one past the last finite one is the prefix of the window's order needed.

@@ -25,7 +25,7 @@ import type { AttentionInput, AttentionOutput, KvInput, Mechanism, QueryInput } 
 import { defineMechanism, fullInput, type PreparedState, type TypedPrepared } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { maskAt, visibleKeys } from '../validate.ts';
-import { SCORE_BLOCK, float32LogitError, maxRowNorm, ortTopLogits, prepareOrtKeys, scoreBlockKeys, type OrtKeys } from '../kernels/ort/scores.ts';
+import { SCORE_BLOCK, float32LogitError, float32LogitsSafe, maxAbsMask, maxRowNorm, ortTopLogits, prepareOrtKeys, scoreBlockKeys, type OrtKeys } from '../kernels/ort/scores.ts';
 
 export const K_MAX = 2 ** 24;
 
@@ -40,8 +40,6 @@ interface State {
   readonly kMax: number;
 }
 
-/** Magnitudes the float32 Gemm is trusted with (float32's largest finite value is 3.4e38). */
-const FLOAT32_SAFE = 1e37;
 
 /** ‖x[o … o+d)‖ in float64. */
 function rowNorm(x: Float32Array, o: number, d: number): number {
@@ -82,12 +80,6 @@ function visibleUnmasked(input: AttentionInput, i: number): Int32Array {
 /** Queries per onnxruntime run under causal: the keys all of them see are scored there, the ragged rest in float64. */
 const CAUSAL_QUERY_BLOCK = 64;
 
-/** Largest |finite mask value| (0 without a mask): the overflow check of the float32 scores needs it. */
-function maxAbsMask(mask: Float32Array | undefined): number {
-  let best = 0;
-  if (mask) for (let t = 0; t < mask.length; t++) { const x = Math.abs(mask[t]!); if (x > best && x !== Infinity) best = x; }
-  return best;
-}
 
 /** Float32 candidates of one query row from onnxruntime: the TopK entries of every key block, and their floors. */
 interface RowCandidates {
@@ -180,7 +172,7 @@ export async function attendTopk(p: TypedPrepared<State, typeof OPTIONS>, query:
       const { a, c } = float32LogitError(qn, d, scale, kMax);
       // Every partial sum is ≤ ‖q‖·kMax: far below float32's range (with the mask added) the Gemm cannot
       // overflow, so its order is usable; beyond it (finite inputs near 1e19) the row is scored in float64.
-      if (qn * kMax < FLOAT32_SAFE && qn * kMax * scale + maskMax < FLOAT32_SAFE) keys = decidingKeys(rows[i]!, vis, k, a, c);
+      if (float32LogitsSafe(qn, kMax, scale, maskMax)) keys = decidingKeys(rows[i]!, vis, k, a, c);
     }
     if (!keys) {
       keys = visibleUnmasked(input, i);

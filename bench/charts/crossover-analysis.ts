@@ -4,7 +4,7 @@
  * (gpu-reference.ts) — the break-even n per profile and the oracle-call latency a QPU would need. Used by the
  * crossover chart and the report's crossover table; the model and its caveats are in crossover-model.ts.
  */
-import { DEFAULT_BITS, getProfile, isProfileName, oracleCostModel, qpuBreakdown, type HardwareProfile } from '../../oracles/index.ts';
+import { DEFAULT_BITS, getProfile, isProfileName, oracleCostModel, qpuBreakdown, type HardwareProfile, type OracleCostModel, type QramModel } from '../../oracles/index.ts';
 import type { OkRecord, ResultsDoc } from '../results.ts';
 import { findFit, okRecords, workloadsOf } from './common.ts';
 import { breakEvenN, fitQpuModel, requiredPerCall, scanTime, type QpuModel, type QpuPoint, type XY } from './crossover-model.ts';
@@ -73,23 +73,43 @@ function cpuCompetitors(doc: ResultsDoc, workload: string | null): Competitor[] 
   });
 }
 
-/**
- * Seconds per oracle call at any n on `profile`, from the cost model rather than a fit (crossover-model.ts): the
- * oracle of the run's largest record (its key dimension, k and oracleBits, ties broken by index, as grover-topk
- * builds it) at ⌈log₂ n⌉ index qubits, costed by qpuBreakdown for `calls` calls (a surface-code distance is
- * sized for the whole query) with the record's measurements per call.
- */
-export function costModelPerCall(recs: readonly OkRecord[], profile: HardwareProfile): ((n: number, calls: number) => number) | undefined {
+/** What the cost model needs of a run's grover records: k, the key dimension, oracleBits, measurements per call. */
+export interface OracleShape {
+  readonly k: number;
+  readonly d: number;
+  readonly bits: number;
+  readonly measurementsPerCall: number;
+}
+
+/** The oracle shape of the largest quantum record (grover-topk's options; k = 32 and 16 bits by default), or null. */
+export function oracleShape(recs: readonly OkRecord[]): OracleShape | null {
   const last = recs[recs.length - 1];
-  if (!last) return undefined;
+  if (!last) return null;
   const k = typeof last.options['k'] === 'number' ? last.options['k'] : 32;
   const bitsOpt = last.options['oracleBits'];
-  const bits = typeof bitsOpt === 'number' && bitsOpt > 0 ? bitsOpt : DEFAULT_BITS;
-  const perCallMeasurements = (last.cost.extra['measurements'] ?? 0) / Math.max(1, last.cost.oracleQueries ?? 1);
+  return {
+    k, d: last.d, bits: typeof bitsOpt === 'number' && bitsOpt > 0 ? bitsOpt : DEFAULT_BITS,
+    measurementsPerCall: (last.cost.extra['measurements'] ?? 0) / Math.max(1, last.cost.oracleQueries ?? 1),
+  };
+}
+
+/** grover-topk's oracle over ⌈log₂ n⌉ index qubits (key payload, k excluded, ties broken by index) under a QRAM model. */
+export function groverOracleModel(shape: OracleShape, n: number, qram: QramModel): OracleCostModel {
+  return oracleCostModel({ indexQubits: Math.ceil(Math.log2(n) - 1e-9), payload: { kind: 'key', dim: shape.d, bits: shape.bits }, excludeCount: shape.k, indexTieBreak: true, qram });
+}
+
+/**
+ * Seconds per oracle call at any n on `profile`, from the cost model rather than a fit (crossover-model.ts): the
+ * oracle of the run's largest record at ⌈log₂ n⌉ index qubits, costed by qpuBreakdown for `calls` calls (a
+ * surface-code distance is sized for the whole query) with the record's measurements per call.
+ */
+export function costModelPerCall(recs: readonly OkRecord[], profile: HardwareProfile): ((n: number, calls: number) => number) | undefined {
+  const shape = oracleShape(recs);
+  if (!shape) return undefined;
   return (n, calls) => {
-    const model = oracleCostModel({ indexQubits: Math.ceil(Math.log2(n) - 1e-9), payload: { kind: 'key', dim: last.d, bits }, excludeCount: k, indexTieBreak: true, qram: profile.qram });
     const c = Math.max(calls, 1e-300);
-    return qpuBreakdown({ oracleCalls: c, groverIterations: c, measurements: c * perCallMeasurements }, model, profile, { selections: k }).total / c;
+    const counts = { oracleCalls: c, groverIterations: c, measurements: c * shape.measurementsPerCall };
+    return qpuBreakdown(counts, groverOracleModel(shape, n, profile.qram), profile, { selections: shape.k }).total / c;
   };
 }
 

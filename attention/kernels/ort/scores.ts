@@ -279,3 +279,21 @@ export function float32LogitError(qNorm: number, d: number, scale: number, kMax:
   const u = 2 ** -24;
   return { a: 2 * (d + 2) * u * scale * qNorm * kMax, c: 2 * u };
 }
+
+/** Magnitudes the float32 Gemm is trusted with (float32's largest finite value is 3.4e38). */
+export const FLOAT32_SAFE = 1e37;
+
+/** Largest |finite mask value| (0 without a mask): the overflow check of the float32 scores needs it. */
+export function maxAbsMask(mask: Float32Array | undefined): number {
+  let best = 0;
+  if (mask) for (let t = 0; t < mask.length; t++) { const x = Math.abs(mask[t]!); if (x > best && x !== Infinity) best = x; }
+  return best;
+}
+
+/**
+ * Whether no float32 logit of a query of norm qNorm against keys of norm ≤ kMax can overflow: every partial
+ * sum is ≤ ‖q‖·kMax, so far below float32's range (with the mask added) the Gemm's order is usable.
+ */
+export function float32LogitsSafe(qNorm: number, kMax: number, scale: number, maskMax: number): boolean {
+  return qNorm * kMax < FLOAT32_SAFE && qNorm * kMax * scale + maskMax < FLOAT32_SAFE;
+}
