@@ -36,7 +36,7 @@
 import { createRng, normalArray } from '../../core/rng.ts';
 import { softmaxInPlace, weightedValues } from '../math.ts';
 import { TopKHeap, meanSize } from '../select.ts';
-import type { AttentionInput, AttentionOutput, Mechanism, PrepareCost, QueryInput } from '../types.ts';
+import type { AttentionInput, AttentionOutput, Mechanism, OptionValues, PrepareCost, QueryInput } from '../types.ts';
 import { defineMechanism, fullInput, type TypedPrepared } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
@@ -49,7 +49,44 @@ const OPTIONS = {
   bits: { type: 'int', default: 8, min: 0, max: 30, description: 'hyperplanes per table (more bits: smaller buckets; 0 = every key is a candidate)' },
   k: { type: 'int', default: 32, min: 1, max: K_MAX, description: 'keys kept per query in topk mode (clamped to n; unused in sample mode)' },
   mode: { type: 'enum', default: 'topk', values: ['topk', 'sample'], description: 'topk: exact top-k of the candidates; sample: MagicPIG self-normalised importance weights exp(s)/P(collision)' },
+  transform: { type: 'enum', default: 'none', values: ['none', 'simple'], description: 'none: SimHash of the keys (angle); simple: simple-LSH for maximum inner product (Neyshabur & Srebro 2015), keys k/M with a coordinate √(1 − ‖k/M‖²)' },
 } as const;
+
+/**
+ * simple-LSH (Neyshabur & Srebro, "On Symmetric and Asymmetric LSHs for Inner Product Search", ICML 2015): SimHash
+ * finds keys by angle, so a key that wins by its norm (a large q·k at an ordinary angle) is missed. Scaling every
+ * key by the largest key norm M and appending √(1 − ‖k/M‖²) puts all keys on the unit sphere of d + 1 dimensions,
+ * and a query [q, 0] then has cos = q·k/(‖q‖·M): the angle is monotone in the inner product, so SimHash collisions
+ * follow q·k. M is the largest norm of the cache; an append with a larger key rebuilds the tables with the new M
+ * (what preparing the concatenation does), else it hashes only the new keys.
+ */
+function augmentKeys(k: Float32Array, count: number, d: number, maxNorm: number): Float32Array {
+  const out = new Float32Array(count * (d + 1));
+  const inv = maxNorm > 0 ? 1 / maxNorm : 0;
+  for (let j = 0; j < count; j++) {
+    let sq = 0;
+    for (let c = 0; c < d; c++) {
+      const x = k[j * d + c]! * inv;
+      out[j * (d + 1) + c] = x;
+      sq += x * x;
+    }
+    out[j * (d + 1) + d] = Math.sqrt(Math.max(0, 1 - sq));
+  }
+  return out;
+}
+
+/** [q, 0] per query: the same signs on every hyperplane as the unit query simple-LSH defines. */
+function augmentQueries(q: Float32Array, m: number, d: number): Float32Array {
+  const out = new Float32Array(m * (d + 1));
+  for (let i = 0; i < m; i++) out.set(q.subarray(i * d, (i + 1) * d), i * (d + 1));
+  return out;
+}
+
+function maxNormOf(k: Float32Array, count: number, d: number): number {
+  let best = 0;
+  for (let j = 0; j < count; j++) best = Math.max(best, sqNorm(k, j * d, d));
+  return Math.sqrt(best);
+}
 
 interface Hasher {
   readonly tables: number;
@@ -258,8 +295,23 @@ interface State {
   readonly hasher: Hasher;
   /** Levels in key order; their ranges tile 0 … n−1. */
   readonly levels: readonly Level[];
-  /** ‖k_j‖ (sample mode only; entries 0 … n−1 belong to this state). */
+  /** ‖k_j‖ (sample mode only; entries 0 … n−1 belong to this state; M for every key under simple-LSH). */
   readonly norms: Norms | null;
+  /** simple-LSH: the largest key norm M the keys were scaled by (null: plain SimHash). */
+  readonly simpleNorm: number | null;
+}
+
+/**
+ * The tables of keys [0, n) of k: SimHash of the keys, or under simple-LSH of their augmented copies (hyperplanes
+ * of d + 1 dimensions; the sample mode's norms are then M for every key, so its collision probabilities use the
+ * augmented angle, cos = q·k/(‖q‖·M)).
+ */
+async function prepareLsh(k: Float32Array, n: number, d: number, seed: number, o: OptionValues<typeof OPTIONS>): Promise<{ state: State; cost: PrepareCost }> {
+  const simpleNorm = o.transform === 'simple' ? maxNormOf(k, n, d) : null;
+  const hasher = makeHasher(seed, o.tables, o.bits, simpleNorm !== null ? d + 1 : d);
+  const { level, norms, cost } = await newLevel(hasher, simpleNorm !== null ? augmentKeys(k, n, d, simpleNorm) : k, 0, n);
+  const kept = simpleNorm !== null ? norms.fill(simpleNorm) : norms;
+  return { state: { hasher, levels: [level], norms: o.mode === 'sample' ? grownNorms(null, 0, kept) : null, simpleNorm }, cost };
 }
 
 async function newLevel(h: Hasher, x: Float32Array, start: number, count: number): Promise<{ level: Level; norms: Float64Array; cost: PrepareCost }> {
@@ -391,8 +443,9 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
   const heap = new TopKHeap(k);
   const selected: Int32Array[] = [];
   let scored = 0, empty = 0;
+  const hashed = p.state.simpleNorm !== null ? augmentQueries(input.q, m, input.d) : input.q;
   for (let i = 0; i < m; i++) {
-    hashRow(h, input.q, i, codes);
+    hashRow(h, hashed, i, codes);
     const cand = candidates(levels, codes, visibleKeys(input, i), seen);
     scored += cand.length;
     if (cand.length === 0) empty++;
@@ -433,21 +486,24 @@ export const lsh: Mechanism = defineMechanism<State, typeof OPTIONS>({
   // Every key hashed once: n·L·bits hyperplane projections (hashEvaluations), of which hashRechecks were
   // recomputed in float64 because their float32 value was within rounding of 0.
   async prepare(kv, o) {
-    const hasher = makeHasher(kv.seed ?? 0, o.tables, o.bits, kv.d);
-    const { level, norms, cost } = await newLevel(hasher, kv.k, 0, kv.n);
-    return { state: { hasher, levels: [level], norms: o.mode === 'sample' ? grownNorms(null, 0, norms) : null }, cost };
+    return prepareLsh(kv.k, kv.n, kv.d, kv.seed ?? 0, o);
   },
 
-  // Only the new keys are hashed (a new level); levels merge as in a binary counter (module comment).
+  // Only the new keys are hashed (a new level); levels merge as in a binary counter (module comment). Under
+  // simple-LSH a new key longer than M changes every key's transform: the tables are rebuilt, as a prepare on
+  // the concatenation builds them.
   async append(p, grown, kNew) {
-    const { hasher } = p.state, from = p.kv.n, t = grown.n - from;
-    const { level, norms, cost } = await newLevel(hasher, kNew, from, t);
+    const { hasher, simpleNorm } = p.state, from = p.kv.n, t = grown.n - from, d = grown.d;
+    if (simpleNorm !== null && maxNormOf(kNew, t, d) > simpleNorm) return prepareLsh(grown.k, grown.n, d, grown.seed ?? 0, p.options);
+    const keys = simpleNorm !== null ? augmentKeys(kNew, t, d, simpleNorm) : kNew;
+    const { level, norms, cost } = await newLevel(hasher, keys, from, t);
     const levels = [...p.state.levels, level];
     while (levels.length >= 2 && levels[levels.length - 2]!.count <= levels[levels.length - 1]!.count) {
       const b = levels.pop()!, a = levels.pop()!;
       levels.push(mergeLevels(a, b));
     }
-    return { state: { hasher, levels, norms: p.state.norms ? grownNorms(p.state.norms, from, norms) : null }, cost };
+    const kept = simpleNorm !== null ? norms.fill(simpleNorm) : norms;
+    return { state: { hasher, levels, norms: p.state.norms ? grownNorms(p.state.norms, from, kept) : null, simpleNorm }, cost };
   },
   attend,
 });
