@@ -45,7 +45,7 @@ import { ortUnavailableReason } from '../kernels/ort/sessions.ts';
 import { K_MAX } from './topk-exact.ts';
 
 const OPTIONS = {
-  tables: { type: 'int', default: 8, min: 1, max: 256, description: 'number of hash tables L (more tables: more candidates, higher recall)' },
+  tables: { type: 'int', default: 8, min: 1, max: 1024, description: 'number of hash tables L (more tables: more candidates, higher recall; MagicPIG uses 150–300)' },
   bits: { type: 'int', default: 8, min: 0, max: 30, description: 'hyperplanes per table (more bits: smaller buckets; 0 = every key is a candidate)' },
   k: { type: 'int', default: 32, min: 1, max: K_MAX, description: 'keys kept per query in topk mode (clamped to n; unused in sample mode)' },
   mode: { type: 'enum', default: 'topk', values: ['topk', 'sample'], description: 'topk: exact top-k of the candidates; sample: MagicPIG self-normalised importance weights exp(s)/P(collision)' },
