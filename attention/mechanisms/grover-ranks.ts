@@ -49,7 +49,6 @@ export interface RankLookup {
   readonly reads: number;
 }
 
-
 /** Whether every query's float32 logits are far below overflow (then TopK's order is the exact float32 order). */
 function cannotOverflow(rk: RankKeys, input: AttentionInput): boolean {
   const { q, m, d } = input, maskMax = maxAbsMask(input.mask);
@@ -113,26 +112,26 @@ async function logitPrefixes(keys: OrtKeys, input: AttentionInput, need: Int32Ar
   let reads = 0;
   const buf = lendLogits(per * n);
   try {
-  for (let i0 = 0; i0 < m; i0 += per) {
-    const i1 = Math.min(m, i0 + per);
-    let any = false;
-    for (let i = i0; i < i1; i++) any ||= need[i]! > 0;
-    if (!any) continue;
-    const sub: QueryInput = {
-      q: q.subarray(i0 * d, i1 * d), m: i1 - i0, 
-      ...(mask ? { mask: mask.length === n ? mask : mask.subarray(i0 * n, i1 * n) } : {}),
-    };
-    // No causal cut here: each row reads only its window's prefix [0, vis).
-    const logits = await ortLogits(keys, sub, buf.subarray(0, (i1 - i0) * n));
-    for (let i = i0; i < i1; i++) {
-      if (need[i]! === 0) continue;
-      const vis = visibleKeys(input, i);
-      const row = logits.subarray((i - i0) * n, (i - i0) * n + vis);
-      checkOverflow(input, i, row);
-      rows[i] = need[i]! <= HEAP_PREFIX_MAX ? heapPrefix(row, need[i]!) : sortedPrefix(row, need[i]!);
-      reads += vis;
+    for (let i0 = 0; i0 < m; i0 += per) {
+      const i1 = Math.min(m, i0 + per);
+      let any = false;
+      for (let i = i0; i < i1; i++) any ||= need[i]! > 0;
+      if (!any) continue;
+      const sub: QueryInput = {
+        q: q.subarray(i0 * d, i1 * d), m: i1 - i0,
+        ...(mask ? { mask: mask.length === n ? mask : mask.subarray(i0 * n, i1 * n) } : {}),
+      };
+      // No causal cut here: each row reads only its window's prefix [0, vis).
+      const logits = await ortLogits(keys, sub, buf.subarray(0, (i1 - i0) * n));
+      for (let i = i0; i < i1; i++) {
+        if (need[i]! === 0) continue;
+        const vis = visibleKeys(input, i);
+        const row = logits.subarray((i - i0) * n, (i - i0) * n + vis);
+        checkOverflow(input, i, row);
+        rows[i] = need[i]! <= HEAP_PREFIX_MAX ? heapPrefix(row, need[i]!) : sortedPrefix(row, need[i]!);
+        reads += vis;
+      }
     }
-  }
   } finally {
     returnLogits(buf);
   }

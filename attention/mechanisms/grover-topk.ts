@@ -163,23 +163,27 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
   const base = createRng(p.kv.seed ?? 0);
   const t = newTotals();
   // Every query's search first: it runs on ranks, so it needs no logits.
-  const rngs: Rng[] = [], ranks: (Int32Array | null)[] = [];
+  const rngs: Rng[] = [], ranks: (Int32Array | null)[] = [], windows: number[] = [];
   const need = new Int32Array(m);
   for (let i = 0; i < m; i++) {
     const rng = base.fork(i), vis = visibleKeys(input, i);
     rngs.push(rng);
-    // Masked keys rank last, all tied at −∞ (never marked, as on the logits themselves).
-    const finite = search.k < vis && input.mask ? countUnmasked(input, i, vis) : vis;
-    const r = search.k < vis ? searchRanks(search, vis, finite, rng, t) : null;
+    windows.push(vis);
+    let r: Int32Array | null = null;
+    if (search.k < vis) {
+      // Masked keys rank last, all tied at −∞ (never marked, as on the logits themselves).
+      const finite = input.mask ? countUnmasked(input, i, vis) : vis;
+      r = searchRanks(search, vis, finite, rng, t);
+      // Ranks are returned best first: one past the last finite one is the prefix of the window's order needed.
+      if (r.length > 0) need[i] = Math.min(finite, r[r.length - 1]! + 1);
+    }
     ranks.push(r);
-    // Ranks are returned best first: one past the last finite one is the prefix of the window's order needed.
-    if (r && r.length > 0) need[i] = Math.min(finite, r[r.length - 1]! + 1);
   }
   const lookup = await rankedKeys(p.state, input, need);
   t.simulatorScoreReads += lookup.reads;
   const out = new Float32Array(m * dv), selected: Int32Array[] = [];
   for (let i = 0; i < m; i++) {
-    const vis = visibleKeys(input, i), r = ranks[i]!;
+    const vis = windows[i]!, r = ranks[i]!;
     let sel: Int32Array;
     if (r === null) {
       recordFor(search.ledger, search, vis).queries++;

@@ -41,6 +41,7 @@ import { defineMechanism, fullInput, type TypedPrepared } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
 import { ortProject } from '../kernels/ort/favor.ts';
+import { maxRowNormJs } from '../kernels/ort/scores.ts';
 import { ortUnavailableReason } from '../kernels/ort/sessions.ts';
 import { K_MAX } from './topk-exact.ts';
 
@@ -82,11 +83,8 @@ function augmentQueries(q: Float32Array, m: number, d: number): Float32Array {
   return out;
 }
 
-function maxNormOf(k: Float32Array, count: number, d: number): number {
-  let best = 0;
-  for (let j = 0; j < count; j++) best = Math.max(best, sqNorm(k, j * d, d));
-  return Math.sqrt(best);
-}
+/** The largest norm of the first `count` rows, in float64 (scores.ts's JS loop: no float32 upper bound, so exact M). */
+const maxNormOf = (k: Float32Array, count: number, d: number): number => maxRowNormJs(k.subarray(0, count * d), d);
 
 interface Hasher {
   readonly tables: number;

@@ -197,8 +197,8 @@ function normGraph(): Uint8Array {
   return encodeModel(model({ graph: g, opsets: [opset('', 17)] }));
 }
 
-/** Largest row norm of a row-major [rows × d] array in float64 (the JS loop). */
-function maxRowNormJs(x: Float32Array, d: number): number {
+/** Largest row norm of a row-major [rows × d] array in float64 (the JS loop; exact up to float64 rounding). */
+export function maxRowNormJs(x: Float32Array, d: number): number {
   let best = 0;
   for (let o = 0; o < x.length; o += d) {
     let a0 = 0, a1 = 0, t = 0;
