@@ -6,7 +6,7 @@
  * every mechanism the same way (attention/run.ts).
  */
 import type {
-  Tolerance,
+  BudgetSpec, CostReport, Tolerance,
   AttentionInput, AttentionOutput, KvInput, Mechanism, OptionDecls, Options, OptionValues, Prepared, PrepareCost, QueryInput,
 } from './types.ts';
 import { emptyPrepareCost } from './types.ts';
@@ -17,7 +17,7 @@ export interface PreparedState<S> {
   readonly cost?: PrepareCost;
 }
 
-type Shared = Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported' | 'attend' | 'options' | 'exhaustiveOptions' | 'notSupportedReasons' | 'tolerance'>;
+type Shared = Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported' | 'attend' | 'options' | 'exhaustiveOptions' | 'notSupportedReasons' | 'tolerance' | 'budget'>;
 
 /**
  * The tolerance as a definition declares it: the exhaustive setting's options sit inside the 'exhaustive'
@@ -26,6 +26,14 @@ type Shared = Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendU
 export type DefTolerance<O extends OptionDecls> =
   | (Extract<Tolerance, { kind: 'exhaustive' }> & { options(n: number): Partial<OptionValues<O>> })
   | Extract<Tolerance, { kind: 'none' }>;
+
+/** A budget mapping as a definition declares it: the options it sets are typed from the declaration. */
+export interface DefBudget<O extends OptionDecls> extends Omit<BudgetSpec, 'options'> {
+  options(budget: number, n: number, base: OptionValues<O>): Partial<OptionValues<O>>;
+}
+
+/** Budget spent = the mean number of keys selected per query (topk-style mechanisms). */
+export const selectedPerQuery = (cost: CostReport): number => cost.selectedPerQuery ?? 0;
 
 /** A prepared cache whose options are typed from the mechanism's declaration. */
 export type TypedPrepared<S, O extends OptionDecls> = Omit<Prepared<S>, 'options'> & { readonly options: OptionValues<O> };
@@ -37,6 +45,7 @@ export type TypedPrepared<S, O extends OptionDecls> = Omit<Prepared<S>, 'options
 export interface TwoPhaseDef<S, O extends OptionDecls> extends Shared {
   readonly options: O;
   readonly tolerance: DefTolerance<O>;
+  readonly budget: DefBudget<O> | null;
   notSupportedReasons(input: AttentionInput, options: OptionValues<O>): string[];
   prepare(kv: KvInput, options: OptionValues<O>): Promise<PreparedState<S>> | PreparedState<S>;
   attend(prepared: TypedPrepared<S, O>, query: QueryInput): Promise<AttentionOutput>;
@@ -120,7 +129,7 @@ const addCost = (a: PrepareCost, b: PrepareCost | undefined): PrepareCost => {
 
 /** A Mechanism from its two phases (see the module comment). Getters of `def` (e.g. a live summary) stay getters. */
 export function defineMechanism<S, const O extends OptionDecls>(def: TwoPhaseDef<S, O>): Mechanism {
-  const { prepare: _p, attend: _a, append: _x, tolerance: _t, notSupportedReasons: _n, ...shared } = Object.getOwnPropertyDescriptors(def);
+  const { prepare: _p, attend: _a, append: _x, tolerance: _t, notSupportedReasons: _n, budget: _b, ...shared } = Object.getOwnPropertyDescriptors(def);
   const mech = Object.defineProperties({}, shared) as Mechanism;
   // The one cast between the typed definition and the erased registry interface: resolveOptions has filled in
   // and checked every declared option, so Options are OptionValues<O> here.
@@ -141,6 +150,7 @@ export function defineMechanism<S, const O extends OptionDecls>(def: TwoPhaseDef
   const tol = def.tolerance;
   const props: Partial<Mechanism> = {
     tolerance: tol.kind === 'exhaustive' ? { kind: tol.kind, relL2: tol.relL2, note: tol.note } : { kind: tol.kind, note: tol.note },
+    budget: def.budget ? { ...def.budget, options: (b: number, n: number, base: Options) => def.budget!.options(b, n, typed(base)) as Options } : null,
     exhaustiveOptions: (n: number) => (tol.kind === 'exhaustive' ? (tol.options(n) as Options) : null),
     notSupportedReasons: (input: AttentionInput, options: Options) => def.notSupportedReasons(input, typed(options)),
     prepare,
@@ -158,7 +168,7 @@ export function defineMechanism<S, const O extends OptionDecls>(def: TwoPhaseDef
  * attend costs what the single call costs. For mechanisms with nothing worth building once (exact attention's
  * work is all per query), and as the starting point of a two-phase port.
  */
-export function singlePhase(def: Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported'>): Mechanism {
+export function singlePhase(def: Omit<Mechanism, 'prepare' | 'attendPrepared' | 'append' | 'appendUnsupported' | 'budget'> & { readonly budget: DefBudget<OptionDecls> | null }): Mechanism {
   const two = Object.defineProperties({}, Object.getOwnPropertyDescriptors(def)) as TwoPhaseDef<null, OptionDecls>;
   const own = { configurable: true, enumerable: true, writable: true };
   Object.defineProperty(two, 'prepare', { ...own, value: (): PreparedState<null> => ({ state: null }) });

@@ -171,6 +171,11 @@ export interface Mechanism {
    */
   readonly costFields: CostFields;
   /**
+   * How this mechanism's options map to a per-query budget (`qattn bench --budget`), or null when it has no
+   * knob (exact attention touches every key).
+   */
+  readonly budget: BudgetSpec | null;
+  /**
    * Option values that make the mechanism attend to every key (k = n, or its equivalent), so its output
    * should match exact attention within `tolerance.relL2` (kind 'exhaustive'); null for kind 'none'.
    */
@@ -198,6 +203,25 @@ export interface Mechanism {
   readonly appendUnsupported?: string;
   /** One call: prepare then attendPrepared (derived by defineMechanism). */
   attend(input: AttentionInput, options: Options): Promise<AttentionOutput>;
+}
+
+/**
+ * A per-query budget B (Sparse Frontier, arXiv 2504.17768, compares methods at equal compute): the options that
+ * spend B units per query at context length n, what one unit is, and the cost field that counts it — so the
+ * conformance suite checks every mapping against what the mechanism reports doing.
+ */
+export interface BudgetSpec {
+  /** What one unit of budget is (keys kept, samples drawn, candidates scored, random features), and what is not counted. */
+  readonly counts: string;
+  /** The options that budget B sets at context length n, given the run's other options (`base`, resolved); merged over them, then validated. */
+  options(budget: number, n: number, base: Options): Options;
+  /** The units one query spent, read from an attend call's counts over m queries. */
+  spent(cost: CostReport, m: number): number;
+  /**
+   * How far `spent` may lie from min(B, n) as a factor (1: exactly; 2: within ×/÷ 2, for a mapping through an
+   * expected count such as LSH's colliding keys).
+   */
+  readonly slack: number;
 }
 
 /**

@@ -18,6 +18,7 @@ import { modeledQpuSeconds } from './qpu.ts';
 import type { Reference } from './reference.ts';
 import type { BenchRecord, CellIdentity, CellRss, CostFields, FailedRecord, PrepareCostFields, PreparePhase } from './results.ts';
 import { scoreOutput } from './score.ts';
+import type { WorkloadInput } from './workloads/types.ts';
 import { repeatTimed, summarize, type PhasePlans } from './timing.ts';
 
 export interface CellSpec {
@@ -28,7 +29,8 @@ export interface CellSpec {
 
 /** What a cell runs on: the (workload, n) input shared by every cell of the group, and how it is timed. */
 export interface CellContext {
-  readonly input: AttentionInput;
+  /** With its task's answers on a task workload (scored as accuracy). */
+  readonly input: WorkloadInput;
   /** Called (and awaited) before any timing starts, so reference work never overlaps a timed call. */
   readonly reference: () => Promise<Reference>;
   /** How this cell's prepare and query phases are sampled (timing.ts plansAt). */

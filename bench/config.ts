@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { QattnError, listChoices } from '../core/errors.ts';
-import { resolveOptions } from '../attention/options.ts';
 import { allMechanisms, getMechanism, isMechanismName, mechanismNames } from '../attention/registry.ts';
+import { methodPlans, optVariants, parseBudgets, readVariantsFile } from './variants.ts';
 import { DEFAULT_FIT_MIN_N } from './fits.ts';
 import { autoMemoryLimit, GIB } from './memory.ts';
 import { parseLengths, powersOfTwo } from './lengths.ts';
@@ -43,6 +43,10 @@ export interface BenchFlags {
   readonly dim?: number | undefined;
   readonly seed?: number | undefined;
   readonly opt?: readonly string[] | undefined;
+  /** `--variants FILE.json` (bench/variants.ts). */
+  readonly variants?: string | undefined;
+  /** `--budget 64,256,…`. */
+  readonly budget?: readonly string[] | undefined;
   readonly causal?: boolean | undefined;
   readonly quick?: boolean | undefined;
   readonly fitMin?: number | undefined;
@@ -112,12 +116,11 @@ export function buildConfig(f: BenchFlags): BenchConfig {
   const mode = (f.mode ?? 'decode') as BenchMode;
   if (!BENCH_MODES.includes(mode)) throw new QattnError(`--mode must be decode or prefill, got '${f.mode}'`);
   const opts = splitOpts(f.opt ?? []);
-  const methodNames = list(f.methods) ?? allMechanisms().map((m) => m.name);
-  if (!methodNames.length) throw new QattnError('--methods needs at least one method');
-  const methods = [...new Set(methodNames)].map((name) => {
-    const mech = getMechanism(name);
-    return { mech, options: resolveOptions(mech, opts.get(name)) };
-  });
+  const fromFile = f.variants === undefined ? [] : readVariantsFile(f.variants);
+  // With --variants, --methods adds to them; without, every registered mechanism runs.
+  const methodNames = list(f.methods) ?? (fromFile.length ? [] : allMechanisms().map((m) => m.name));
+  if (!methodNames.length && !fromFile.length) throw new QattnError('--methods needs at least one method');
+  const variants = [...[...new Set(methodNames)].flatMap((name) => optVariants(getMechanism(name), opts.get(name))), ...fromFile];
   const npyGiven = f.npy !== undefined || f.q !== undefined || f.k !== undefined || f.v !== undefined;
   const workloadList = [...new Set(list(f.workloads) ?? (npyGiven ? ['npy'] : DEFAULT_WORKLOADS))];
   if (!workloadList.length) throw new QattnError('--workloads needs at least one workload');
@@ -126,6 +129,10 @@ export function buildConfig(f: BenchFlags): BenchConfig {
   }
   const lengths = f.lengths === undefined ? null : parseLengths(f.lengths, MAX_N[mode], mode);
   const workloads = workloadPlans(workloadList, opts, f, mode, lengths);
+  const budgets = f.budget === undefined ? null : parseBudgets(f.budget);
+  if (budgets && !variants.some((v) => v.mech.budget)) throw new QattnError(`--budget: none of this run's methods has a budget knob (${variants.map((v) => v.label).join(', ')})`);
+  const allLengths = [...new Set(workloads.flatMap((w) => w.lengths))].sort((a, b) => a - b);
+  const methods = methodPlans(variants, budgets, allLengths);
   const m = f.queries ?? 16;
   // Bottom-right causal needs m ≤ n; a length below m would only fill the run with error records.
   const rows = (w: WorkloadPlan, n: number): number => w.workload.shape({ mode, n, m, d: f.dim ?? 64, causal: true, seed: 0 }).m;
@@ -156,8 +163,8 @@ export function buildConfig(f: BenchFlags): BenchConfig {
   const fitMinN = f.fitMin ?? DEFAULT_FIT_MIN_N;
   const npy = workloadList.includes('npy') ? npyPaths(f) ?? null : null;
   const record: BenchConfigRecord = {
-    methods: methods.map((m) => m.mech.name), workloads: workloadList, mode,
-    lengths: [...new Set(workloads.flatMap((w) => w.lengths))].sort((a, b) => a - b),
+    methods: methods.map((m) => m.variant), budgets, workloads: workloadList, mode,
+    lengths: allLengths,
     queries: plan.m, dim: plan.d, causal: plan.causal, quick: f.quick === true, fitMinN,
     timing, budgetS, ...(prepareBudgetS !== null ? { prepareBudgetS } : {}), maxMemoryBytes, referencePolicy: plan.referencePolicy, npy: npy ? { q: npy.q, k: npy.k, v: npy.v } : null,
   };

@@ -10,6 +10,8 @@ type Cell = string | number | boolean | null | undefined;
 
 const FIXED: ReadonlyArray<readonly [string, (r: BenchRecord) => Cell]> = [
   ['method', (r) => r.method],
+  ['variant', (r) => r.variant],
+  ['budget', (r) => r.budget],
   ['family', (r) => r.family],
   ['options', (r) => JSON.stringify(r.options)],
   ['workload', (r) => r.workload],

@@ -63,19 +63,19 @@ function fitGroup(group: readonly OkRecord[], metric: FitMetric, fitMinN: number
   if (!line) return null;
   const first = group[0]!;
   return {
-    method: first.method, workload: first.workload, mode: first.mode, metric,
+    method: first.method, variant: first.variant, workload: first.workload, mode: first.mode, metric,
     exponent: line.slope, intercept: line.intercept,
     ci95: [line.slope - line.halfWidth, line.slope + line.halfWidth], r2: line.r2,
     nMin: Math.min(...used.map((q) => q.n)), nMax: Math.max(...used.map((q) => q.n)), points: used.length,
   };
 }
 
-/** Fits for every (method, workload, mode) group of ok records and every metric with a power law to fit. */
+/** Fits for every (variant, workload, mode) group of ok records and every metric with a power law to fit. */
 export function computeFits(records: readonly BenchRecord[], fitMinN = DEFAULT_FIT_MIN_N): FitEntry[] {
   const groups = new Map<string, OkRecord[]>();
   for (const r of records) {
     if (r.status !== 'ok') continue;
-    const key = JSON.stringify([r.method, r.workload, r.mode]);
+    const key = JSON.stringify([r.variant, r.workload, r.mode]);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const fits: FitEntry[] = [];

@@ -19,7 +19,7 @@ function canonical(x: unknown): unknown {
 
 /** The identity of a cell as a string: equal cells (from any run) give equal keys. */
 export function cellKey(c: CellIdentity): string {
-  return JSON.stringify(canonical([c.workload, c.workloadOptions, c.mode, c.causal, c.n, c.m, c.d, c.dv, c.method, c.options, c.seed]));
+  return JSON.stringify(canonical([c.workload, c.workloadOptions, c.mode, c.causal, c.n, c.m, c.d, c.dv, c.method, c.variant, c.budget, c.options, c.seed]));
 }
 
 function isRecordLike(x: unknown): x is BenchRecord {

@@ -31,7 +31,7 @@ export interface Prediction {
 
 /** A cell's identity without n: the line along which predictions extrapolate. */
 export function seriesKey(c: CellIdentity): string {
-  return JSON.stringify([c.workload, c.workloadOptions, c.mode, c.causal, c.m, c.d, c.dv, c.method, c.options, c.seed]);
+  return JSON.stringify([c.workload, c.workloadOptions, c.mode, c.causal, c.m, c.d, c.dv, c.variant, c.seed]);
 }
 
 /** y at n on the line through the two largest points (or proportional to the one point), never below 0. */

@@ -12,7 +12,7 @@ export interface ProgressStream {
   readonly columns?: number;
 }
 
-const label = (c: CellIdentity): string => `${c.workload} ${c.mode} n=${formatN(c.n)} ${c.method}`;
+const label = (c: CellIdentity): string => `${c.workload} ${c.mode} n=${formatN(c.n)} ${c.variant}`;
 
 function outcome(r: BenchRecord): string {
   if (r.status !== 'ok') return `${r.status}: ${r.reason}`;

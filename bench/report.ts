@@ -61,14 +61,14 @@ export function scopeSvgIds(svg: string, prefix: string): string {
 }
 
 function summaryRows(doc: ResultsDoc): string[][] {
-  const keys = [...new Set(doc.records.map((r) => JSON.stringify([r.workload, r.method])))];
+  const keys = [...new Set(doc.records.map((r) => JSON.stringify([r.workload, r.variant])))];
   return keys.map((key) => {
     const [workload, method] = JSON.parse(key) as [string, string];
-    const mine = doc.records.filter((r) => r.workload === workload && r.method === method);
+    const mine = doc.records.filter((r) => r.workload === workload && r.variant === method);
     const ok = mine.filter((r): r is OkRecord => r.status === 'ok').sort((a, b) => a.n - b.n);
     const last = ok[ok.length - 1];
-    const fit = doc.fits.find((f) => f.workload === workload && f.method === method && f.metric === 'time');
-    const prepFit = doc.fits.find((f) => f.workload === workload && f.method === method && f.metric === 'prepareTime');
+    const fit = doc.fits.find((f) => f.workload === workload && f.variant === method && f.metric === 'time');
+    const prepFit = doc.fits.find((f) => f.workload === workload && f.variant === method && f.metric === 'prepareTime');
     const failed = mine.length - ok.length;
     return [
       workload, method, `${ok.length}/${mine.length}${failed ? ` (${failed} not run)` : ''}`,
@@ -118,7 +118,7 @@ function chartSection(c: ReportChart): string {
 }
 
 function fitsSection(doc: ResultsDoc): string {
-  const rows = doc.fits.map((f) => [f.method, f.workload, f.mode, metricName(f.metric), f.exponent.toFixed(3),
+  const rows = doc.fits.map((f) => [f.variant, f.workload, f.mode, metricName(f.metric), f.exponent.toFixed(3),
     `[${f.ci95[0].toFixed(3)}, ${f.ci95[1].toFixed(3)}]`, f.r2 === null ? '–' : f.r2.toFixed(3), `${formatN(f.nMin)}…${formatN(f.nMax)}`, String(f.points)]);
   const theory = theoryChecks(doc.fits).map((c) => [`${c.expectation.method} ${c.expectation.metric}`, c.expected.toFixed(2),
     c.fit ? c.fit.exponent.toFixed(3) : '–', c.status === 'n/a' ? `n/a: ${c.note ?? ''}` : c.status, c.expectation.why]);
@@ -134,7 +134,7 @@ function fitsSection(doc: ResultsDoc): string {
 function failuresSection(records: readonly BenchRecord[]): string {
   const bad = records.filter((r) => r.status !== 'ok');
   if (!bad.length) return '';
-  const rows = bad.map((r) => [r.workload, r.method, formatN(r.n), r.status, r.reason ?? '']);
+  const rows = bad.map((r) => [r.workload, r.variant, formatN(r.n), r.status, r.reason ?? '']);
   return `<section id="failures"><h2>Cells that did not run (${bad.length})</h2>\n${table(['workload', 'method', 'n', 'status', 'reason'], rows)}</section>`;
 }
 

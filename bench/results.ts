@@ -1,6 +1,6 @@
 /**
  * The results file: TypeScript types of `results.json` (the source of bench/results.schema.json, which states
- * the same contract for charts and users), its validation, and the upgrade of files written by schema 1.
+ * the same contract for charts and users), its validation, and the upgrade of files written by schemas 1 and 2.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
@@ -13,12 +13,23 @@ import type { BenchMode } from './workloads/types.ts';
 /**
  * 2: a cell is prepared once and its queries timed apart (`timing` is query time, `prepare` the once-per-cache
  * work); records carry their RSS; the timing plan has a query and a prepare phase.
+ * 3: configured variants (`variant`, the label records, fits and charts key on; `budget`), task accuracy
+ * (`fidelity.accuracy`), the run's budgets.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
-/** What identifies a cell: (workload, mode, n, method, options, seed) and the shapes they imply. */
+/** What identifies a cell: (workload, mode, n, variant: method with options, seed) and the shapes they imply. */
 export interface CellIdentity {
+  /** The registered mechanism. */
   readonly method: string;
+  /**
+   * The configured variant the cell belongs to — what records, fits, charts and the summary key on: the method's
+   * name when the run has one setting of it, else a label such as `grover-topk[k=8]` (`--opt` lists, `--variants`
+   * files, `lsh[budget=256]` for `--budget`).
+   */
+  readonly variant: string;
+  /** The per-query budget this cell's options were set from (`--budget`; the mechanism's BudgetSpec), or null. */
+  readonly budget: number | null;
   readonly family: Family;
   readonly options: Readonly<Record<string, OptionValue>>;
   readonly workload: string;
@@ -118,6 +129,8 @@ export type FitMetric = 'time' | 'prepareTime' | 'scoreEvaluations' | 'oracleQue
 /** log(metric) = intercept + exponent·log(n), least squares over nMin…nMax (natural logs). */
 export interface FitEntry {
   readonly method: string;
+  /** The variant (CellIdentity.variant) the fit is over. */
+  readonly variant: string;
   readonly workload: string;
   readonly mode: BenchMode;
   readonly metric: FitMetric;
@@ -133,7 +146,10 @@ export interface FitEntry {
 }
 
 export interface BenchConfigRecord {
+  /** The run's variants (labels; a method's name when it has one setting), in run order. */
   readonly methods: readonly string[];
+  /** `--budget`: the per-query budgets swept, or null. */
+  readonly budgets: readonly number[] | null;
   readonly workloads: readonly string[];
   readonly mode: BenchMode;
   readonly lengths: readonly number[];
@@ -216,6 +232,27 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
  * returned as it is (validation then says what is wrong).
  */
 export function upgradeResults(doc: unknown): unknown {
+  return upgradeToV3(upgradeToV2(doc));
+}
+
+/**
+ * A schema-2 document in the schema-3 shape: every record is its method's only variant (`variant` = method,
+ * `budget` null), no record has a task accuracy, the run swept no budgets.
+ */
+function upgradeToV3(doc: unknown): unknown {
+  if (!isObject(doc) || doc['schemaVersion'] !== 2 || !isObject(doc['meta']) || !Array.isArray(doc['records'])) return doc;
+  const meta = doc['meta'];
+  const config = isObject(meta['config']) ? { ...meta['config'], budgets: null } : meta['config'];
+  const record = (r: unknown): unknown => {
+    if (!isObject(r)) return r;
+    const fidelity = isObject(r['fidelity']) ? { ...r['fidelity'], accuracy: null } : r['fidelity'];
+    return { ...r, variant: r['method'], budget: null, fidelity };
+  };
+  const fits = Array.isArray(doc['fits']) ? doc['fits'].map((f: unknown) => (isObject(f) ? { ...f, variant: f['method'] } : f)) : doc['fits'];
+  return { ...doc, schemaVersion: 3, meta: { ...meta, config }, records: doc['records'].map(record), fits };
+}
+
+function upgradeToV2(doc: unknown): unknown {
   if (!isObject(doc) || doc['schemaVersion'] !== 1 || !isObject(doc['meta']) || !Array.isArray(doc['records'])) return doc;
   const meta = doc['meta'];
   const config = isObject(meta['config']) ? meta['config'] : null;
@@ -234,7 +271,7 @@ export function upgradeResults(doc: unknown): unknown {
     : config;
   return {
     ...doc,
-    schemaVersion: SCHEMA_VERSION,
+    schemaVersion: 2,
     meta: { ...meta, config: upgradedConfig, memoryLimitBytes: null },
     records: doc['records'].map((r: unknown) => (isObject(r) ? { ...r, prepare: null, rss: null } : r)),
   };

@@ -97,7 +97,7 @@ export function checkResumable(paths: OutputPaths, seed: number, config: BenchCo
   const foreign = records.filter((r) => !planned.has(cellKey(r)));
   if (foreign.length) {
     const r = foreign[0]!;
-    throw new QattnError(`--resume: ${foreign.length} journaled cell(s) of ${paths.dir} are not in this run's plan (e.g. ${r.method} on ${r.workload} at n=${r.n}: ` +
+    throw new QattnError(`--resume: ${foreign.length} journaled cell(s) of ${paths.dir} are not in this run's plan (e.g. ${r.variant} on ${r.workload} at n=${r.n}: ` +
       `options or workload parameters differ); resume with the recorded flags${again}, or choose another --out`);
   }
 }

@@ -27,11 +27,17 @@ import { computeReference, inputBytes, referenceBytes, type Reference, type Refe
 import { ReferencePool } from './reference-pool.ts';
 import type { BenchRecord, CellIdentity } from './results.ts';
 import { plansAt, type TimingPlan } from './timing.ts';
-import type { BenchMode, Workload, WorkloadParams, WorkloadRequest } from './workloads/types.ts';
+import type { BenchMode, Workload, WorkloadInput, WorkloadParams, WorkloadRequest } from './workloads/types.ts';
 
+/** One configured variant of a mechanism (bench/variants.ts): its label, and its options at each context length. */
 export interface MethodPlan {
   readonly mech: Mechanism;
-  readonly options: Options;
+  /** CellIdentity.variant: the label its records, fits and charts carry. */
+  readonly variant: string;
+  /** The per-query budget its options come from (`--budget`), or null. */
+  readonly budget: number | null;
+  /** Resolved options at context length n (a budget's mapping may depend on n, e.g. LSH's bits). */
+  optionsAt(n: number): Options;
 }
 
 export interface WorkloadPlan {
@@ -82,13 +88,16 @@ export const CALIBRATION_LENGTHS: readonly number[] = [2 ** 12, 2 ** 14, 2 ** 16
 function groupAt(wp: WorkloadPlan, plan: BenchPlan, n: number): Group {
   const req: WorkloadRequest = { mode: plan.mode, n, m: plan.m, d: wp.workload.fixedD ?? plan.d, causal: plan.causal, seed: plan.seed };
   const shape = wp.workload.shape(req);
-  const cells = plan.methods.map(({ mech, options }): CellSpec => ({
-    mech, options,
-    identity: {
-      method: mech.name, family: mech.family, options, workload: wp.workload.name, workloadOptions: wp.params,
-      mode: plan.mode, causal: plan.causal, n, m: shape.m, d: shape.d, dv: shape.dv, seed: plan.seed,
-    },
-  }));
+  const cells = plan.methods.map(({ mech, variant, budget, optionsAt }): CellSpec => {
+    const options = optionsAt(n);
+    return {
+      mech, options,
+      identity: {
+        method: mech.name, variant, budget, family: mech.family, options, workload: wp.workload.name, workloadOptions: wp.params,
+        mode: plan.mode, causal: plan.causal, n, m: shape.m, d: shape.d, dv: shape.dv, seed: plan.seed,
+      },
+    };
+  });
   return { wp, req, cells };
 }
 
@@ -118,7 +127,7 @@ function groupSkipReason(g: Group, plan: BenchPlan): string | null {
   return null;
 }
 
-function generate(g: Group): AttentionInput {
+function generate(g: Group): WorkloadInput {
   const input = { ...g.wp.workload.generate(g.req, g.wp.params), seed: g.req.seed };
   const want = g.cells[0]!.identity;
   if (input.m !== want.m || input.d !== want.d || input.dv !== want.dv) {
@@ -261,7 +270,7 @@ async function runGroup(g: Group, ctx: RunContext, start: number): Promise<void>
   const uncalibrated = pending.filter(({ c }) => g.req.n > CALIBRATION_LENGTHS.at(-1)! && !ctx.history.has(seriesKey(c.identity), g.req.n));
   if (uncalibrated.length) await calibrate(g, uncalibrated.map(({ c }) => c), ctx);
   const skip = groupSkipReason(g, plan);
-  let input: AttentionInput | null = null;
+  let input: WorkloadInput | null = null;
   let failure = skip;
   if (!skip) {
     try {

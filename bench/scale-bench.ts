@@ -136,7 +136,7 @@ async function interleaved(plan: BenchPlan, workload: string, methods: readonly 
   const query = queryOf(input);
   const prepared = new Map<string, Prepared>();
   for (const method of methods) {
-    const options = plan.methods.find((m) => m.mech.name === method)!.options;
+    const options = plan.methods.find((m) => m.variant === method)!.optionsAt(RATIO_N);
     const { prepared: p } = await prepareAttention(method, kvOf(input), options);
     await attendPrepared(p, query);
     prepared.set(method, p);

@@ -13,6 +13,8 @@ import type { AttentionInput, AttentionOutput } from '../attention/types.ts';
 import { referenceWeights } from '../attention/kernels/reference.ts';
 import type { Reference, ReferenceKind } from './reference.ts';
 import { kthLargest, weightOf, type RowSummary } from './reference-rows.ts';
+import { taskAccuracy } from './workloads/tasks.ts';
+import type { WorkloadInput } from './workloads/types.ts';
 
 export { kthLargest };
 
@@ -25,6 +27,8 @@ export interface Fidelity {
   readonly massRecall: number | null;
   /** Mean over queries of |S ∩ top-|S|(p*)| / |S|. */
   readonly topkRecall: number | null;
+  /** Task workloads: the fraction of queries answered correctly (bench/workloads/tasks.ts); null elsewhere. */
+  readonly accuracy: number | null;
 }
 
 /** Mass on the distinct selected keys and their overlap with the exact top-|S| (attention/fidelity.ts), for one query. */
@@ -69,8 +73,9 @@ function selectionFidelity(input: AttentionInput, rows: readonly RowSummary[], s
   return { massRecall: mass / input.m, topkRecall: overlap / input.m };
 }
 
-export function scoreOutput(input: AttentionInput, ref: Reference, output: AttentionOutput): Fidelity {
+export function scoreOutput(input: WorkloadInput, ref: Reference, output: AttentionOutput): Fidelity {
   const f = outputFidelity(output.out, ref.out, input.dv);
   const sel = output.selected && ref.rows ? selectionFidelity(input, ref.rows, output.selected) : null;
-  return { reference: ref.kind, ...f, massRecall: sel?.massRecall ?? null, topkRecall: sel?.topkRecall ?? null };
+  const accuracy = input.task ? taskAccuracy(input.task, output.out, input.dv) : null;
+  return { reference: ref.kind, ...f, massRecall: sel?.massRecall ?? null, topkRecall: sel?.topkRecall ?? null, accuracy };
 }

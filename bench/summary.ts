@@ -32,12 +32,12 @@ function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
 /** One method × n table of a metric, or null when no method has it. */
 function metricTable(records: readonly BenchRecord[], metric: Metric): string | null {
   const ns = [...new Set(records.map((r) => r.n))].sort((a, b) => a - b);
-  const methods = [...new Set(records.map((r) => r.method))];
+  const methods = [...new Set(records.map((r) => r.variant))];
   let any = false;
   const rows = methods.map((method) => [
     method,
     ...ns.map((n) => {
-      const r = records.find((x) => x.method === method && x.n === n);
+      const r = records.find((x) => x.variant === method && x.n === n);
       if (!r) return '';
       if (r.status !== 'ok') return r.status;
       const v = metric.value(r);
@@ -58,8 +58,8 @@ function qpuTable(records: readonly BenchRecord[]): string | null {
   if (!quantum.length) return null;
   const ns = [...new Set(records.map((r) => r.n))].sort((a, b) => a - b);
   const rows: string[][] = [];
-  for (const method of new Set(quantum.map((r) => r.method))) {
-    const mine = quantum.filter((r) => r.method === method);
+  for (const method of new Set(quantum.map((r) => r.variant))) {
+    const mine = quantum.filter((r) => r.variant === method);
     for (const profile of new Set(mine.flatMap((r) => Object.keys(r.modeledQpuSeconds ?? {})))) {
       const cell = (n: number): string => {
         const v = mine.find((r) => r.n === n)?.modeledQpuSeconds?.[profile];
@@ -75,7 +75,7 @@ function qpuTable(records: readonly BenchRecord[]): string | null {
 function failures(records: readonly BenchRecord[]): string | null {
   const bad = records.filter((r) => r.status !== 'ok');
   if (!bad.length) return null;
-  const byReason = groupBy(bad, (r) => `${r.method}: ${r.status} — ${r.reason}`);
+  const byReason = groupBy(bad, (r) => `${r.variant}: ${r.status} — ${r.reason}`);
   const lines = [...byReason].map(([reason, rs]) => `  ${reason} (n=${rs.map((r) => formatN(r.n)).join(', ')})`);
   return `cells that did not run (${bad.length}):\n${lines.join('\n')}`;
 }
@@ -87,7 +87,7 @@ export function metricName(metric: FitEntry['metric']): string {
 
 function fitsTable(fits: readonly FitEntry[]): string {
   const rows = fits.map((f) => [
-    f.method, `${f.workload} ${f.mode}`, metricName(f.metric), f.exponent.toFixed(3),
+    f.variant, `${f.workload} ${f.mode}`, metricName(f.metric), f.exponent.toFixed(3),
     `[${f.ci95[0].toFixed(3)}, ${f.ci95[1].toFixed(3)}]`, `${formatN(f.nMin)}…${formatN(f.nMax)} (${f.points})`,
   ]);
   return `scaling fits, metric ∝ n^exponent:\n${table(['method', 'workload', 'metric', 'exponent', '95% CI', 'n range (points)'], rows, [1, 2])}`;

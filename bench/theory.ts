@@ -61,7 +61,7 @@ export interface TheoryCheck {
 
 export function theoryChecks(fits: readonly FitEntry[], expectations: readonly TheoryExpectation[] = THEORY): TheoryCheck[] {
   return expectations.map((e) => {
-    const fit = fits.find((f) => f.method === e.method && f.workload === e.workload && f.mode === e.mode && f.metric === e.metric) ?? null;
+    const fit = fits.find((f) => f.variant === e.method && f.workload === e.workload && f.mode === e.mode && f.metric === e.metric) ?? null;
     const expected = typeof e.expected === 'number' ? e.expected : e.expected(fit?.nMin ?? 2 ** 12, fit?.nMax ?? 2 ** 20);
     if (!fit) return { expectation: e, expected, fit, status: 'n/a', note: `no fit (run ${e.method} on ${e.workload} ${e.mode} over ≥ 3 lengths)` };
     if (fit.nMin < THEORY_MIN_N) return { expectation: e, expected, fit, status: 'n/a', note: `fit starts at n=${fit.nMin} < 2^12 (run without --quick)` };

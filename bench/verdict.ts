@@ -55,7 +55,7 @@ function qpuModelFor(doc: ResultsDoc, profile: HardwareProfile, shape: OracleSha
     const seconds = qpuBreakdown(counts, groverOracleModel(shape, r.n, profile.qram), profile, { selections: shape.k }).total;
     return { n: r.n, seconds: seconds / r.m, calls: counts.oracleCalls / r.m };
   });
-  const fit = recs[0] ? findFit(doc.fits, recs[0].method, recs[0].workload, 'oracleQueries') : undefined;
+  const fit = recs[0] ? findFit(doc.fits, recs[0].variant, recs[0].workload, 'oracleQueries') : undefined;
   return { model: fitQpuModel(points, fit ? [fit.nMin, fit.nMax] : undefined, costModelPerCall(recs, profile)), from: Math.min(...recs.map((r) => r.n)) };
 }
 

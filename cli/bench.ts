@@ -34,6 +34,13 @@ Runs every registered mechanism across context lengths and scores speed and fide
   --opt x.key=value   option of method x (see \`qattn list\`) or parameter of workload x
                         (needle.needles, needle.mass, zipf.alpha, zipf.jitter, clustered.clusters,
                         clustered.noise, npy.head); repeatable
+                        a comma list (--opt grover-topk.k=8,32,128) runs one labelled variant per value
+                        (grover-topk[k=8], …); several lists run their product
+  --variants FILE     a JSON array of configured variants, [{"label"?, "method", "options"?}], run beside
+                        --methods (without --methods, only the variants run)
+  --budget B,B,…      per-query budgets: each method's knob set from each budget as its mechanism declares
+                        (\`qattn list\`: keys kept, samples, candidates, features), labelled name[budget=B];
+                        methods without a knob (exact) run once, as the baseline
   --q/--k/--v FILE    .npy inputs for the npy workload, or --npy DIR holding q.npy, k.npy, v.npy
   --fit-min N         smallest n in the scaling fits when ≥ 3 lengths reach it (default 4096)
   --budget-s S        time budget for a cell's prepare and for one attend, seconds (default ${DEFAULT_BUDGET_S}; it grows with n
@@ -53,7 +60,7 @@ const FLAGS = {
   methods: { type: 'string', multiple: true }, workloads: { type: 'string', multiple: true },
   mode: { type: 'string' }, lengths: { type: 'string', multiple: true },
   queries: { type: 'string' }, dim: { type: 'string' }, seed: { type: 'string' }, causal: { type: 'boolean' },
-  opt: { type: 'string', multiple: true }, q: { type: 'string' }, k: { type: 'string' }, v: { type: 'string' },
+  opt: { type: 'string', multiple: true }, variants: { type: 'string' }, budget: { type: 'string', multiple: true }, q: { type: 'string' }, k: { type: 'string' }, v: { type: 'string' },
   npy: { type: 'string' }, 'fit-min': { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
   'budget-s': { type: 'string' }, 'prepare-budget-s': { type: 'string' }, 'max-memory-gib': { type: 'string' },
   quick: { type: 'boolean' }, json: { type: 'boolean' }, 'no-charts': { type: 'boolean' }, ...HELP_FLAG,

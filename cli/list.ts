@@ -2,7 +2,7 @@
  * `qattn list`: every registered mechanism with its family, options, cost fields, tolerance and reference —
  * straight from the registry, so the list cannot drift from what `qattn attend --method` accepts.
  */
-import { describeOption, optionSpecs } from '../attention/options.ts';
+import { describeOption, optionSpecs, resolveOptions } from '../attention/options.ts';
 import { allMechanisms } from '../attention/registry.ts';
 import type { CostFields, Mechanism, OptionSpec, Tolerance } from '../attention/types.ts';
 import { HELP_FLAG, parseFlags, type CliIo } from './args.ts';
@@ -25,6 +25,14 @@ export interface MechanismInfo {
   readonly costFields: CostFields;
   /** The declared tolerance: { kind: 'exhaustive', relL2, note } or { kind: 'none', note }. */
   readonly tolerance: Tolerance;
+  /** What one unit of `qattn bench --budget` is for this mechanism, with an example mapping; null: no budget knob. */
+  readonly budget: { readonly counts: string; readonly example: string } | null;
+}
+
+/** What --budget 256 sets at n = 2^20, as text (e.g. `k=256`). */
+function budgetExample(m: Mechanism): string {
+  const set = m.budget!.options(256, 2 ** 20, resolveOptions(m));
+  return `--budget 256 at n = 2^20 sets ${Object.entries(set).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`;
 }
 
 /** Plain-data view of a mechanism (what `--json` prints). */
@@ -37,6 +45,7 @@ export function mechanismInfo(m: Mechanism): MechanismInfo {
     options: optionSpecs(m).map((o) => ({ ...o, text: describeOption(o) })),
     costFields: { ...m.costFields },
     tolerance: { ...m.tolerance },
+    budget: m.budget ? { counts: m.budget.counts, example: budgetExample(m) } : null,
   };
 }
 
@@ -50,6 +59,7 @@ export function formatMechanism(info: MechanismInfo): string {
   const tol = info.tolerance;
   const bound = tol.kind === 'exhaustive' ? `exhaustive relative L2 <= ${tol.relL2}` : 'no exhaustive bound';
   lines.push(`  tolerance: ${bound} (${tol.note})`);
+  lines.push(info.budget ? `  budget: ${info.budget.counts} (${info.budget.example})` : '  budget: none (attends every key)');
   if (info.reference) lines.push(`  reference: ${info.reference}`);
   return lines.join('\n');
 }

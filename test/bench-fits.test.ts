@@ -43,11 +43,11 @@ test('the 95 % interval covers the true exponent about 95 % of the time', () => 
 
 function rec(method: string, n: number, ms: number, oracle: number | null, prepareMs: number | null = null): OkRecord {
   return {
-    method, family: 'classical', options: {}, workload: 'gaussian', workloadOptions: {}, mode: 'decode', causal: false,
+    method, variant: method, budget: null, family: 'classical', options: {}, workload: 'gaussian', workloadOptions: {}, mode: 'decode', causal: false,
     n, m: 16, d: 64, dv: 64, seed: 0, status: 'ok', reason: null, path: null,
     timing: { medianMs: ms, p99Ms: ms, rme: 1, samples: 3, warmupMs: ms },
     cost: { scoreEvaluations: 16 * n, oracleQueries: oracle, groverIterations: null, samples: null, selectedPerQuery: null, extra: {} },
-    fidelity: { reference: 'float64', relL2: 0, maxAbs: 0, cosine: 1, massRecall: null, topkRecall: null },
+    fidelity: { reference: 'float64', relL2: 0, maxAbs: 0, cosine: 1, massRecall: null, topkRecall: null, accuracy: null },
     prepare: prepareMs === null ? null : { timing: { medianMs: prepareMs, p99Ms: prepareMs, rme: null, samples: 1, warmupMs: prepareMs }, cost: { scoreEvaluations: 0, extra: {} } },
     modeledQpuSeconds: null,
     rss: null,
@@ -91,7 +91,7 @@ test('a metric missing at some lengths, skipped cells and groups of < 3 points g
 
 test('theory checks: pass within ±0.1, fail outside, n/a without a fit or below 2^12', () => {
   const fit = (method: string, metric: FitEntry['metric'], exponent: number, nMin = 4096): FitEntry => ({
-    method, workload: 'gaussian', mode: 'decode', metric, exponent, intercept: 0, ci95: [exponent, exponent], r2: 1, nMin, nMax: 65536, points: 5,
+    method, variant: method, workload: 'gaussian', mode: 'decode', metric, exponent, intercept: 0, ci95: [exponent, exponent], r2: 1, nMin, nMax: 65536, points: 5,
   });
   const checks = theoryChecks([fit('exact', 'time', 1.08), fit('exact', 'scoreEvaluations', 1.2)]);
   const by = (method: string, metric: string) => checks.find((c) => c.expectation.method === method && c.expectation.metric === metric)!.status;
@@ -105,7 +105,7 @@ test('theory checks: pass within ±0.1, fail outside, n/a without a fit or below
 
 test('the grover-topk check follows the DHHM bound with its certification term, over the fitted range (issue 13, findings 3 and 11)', () => {
   const at = (exponent: number, nMin: number, nMax: number) =>
-    theoryChecks([{ method: 'grover-topk', workload: 'gaussian', mode: 'decode', metric: 'oracleQueries', exponent, intercept: 0, ci95: [exponent, exponent], r2: 1, nMin, nMax, points: 5 }])
+    theoryChecks([{ method: 'grover-topk', variant: 'grover-topk', workload: 'gaussian', mode: 'decode', metric: 'oracleQueries', exponent, intercept: 0, ci95: [exponent, exponent], r2: 1, nMin, nMax, points: 5 }])
       .find((c) => c.expectation.method === 'grover-topk')!;
   const c = at(0.55, 2 ** 12, 2 ** 20);
   // √(kN') + c·√N': c = 35 at 2^12, 37 at 2^20 (certificationRounds), so the slope is a little above ½.

@@ -116,7 +116,7 @@ test('CSV fields are RFC 4180 quoted and every record is one row', () => {
   assert.equal(csvField(null), '');
   assert.equal(csvField(0), '0');
   const base = {
-    method: 'x', family: 'classical' as const, options: { k: 8, path: 'a,b' }, workload: 'gaussian', workloadOptions: {}, mode: 'decode' as const,
+    method: 'x', variant: 'x', budget: null, family: 'classical' as const, options: { k: 8, path: 'a,b' }, workload: 'gaussian', workloadOptions: {}, mode: 'decode' as const,
     causal: false, n: 16, m: 1, d: 2, dv: 2, seed: 0,
   };
   const csv = toCsv([

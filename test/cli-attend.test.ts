@@ -217,7 +217,7 @@ test('bad shapes, values and files are one-line user errors with no output', asy
 
 test('numeric option ranges are enforced (resolveOptions with a fake mechanism)', () => {
   const fake: Mechanism = singlePhase({
-    name: 'fake', family: 'classical', summary: 'test double', costFields: {}, tolerance: { kind: 'none', note: '' },
+    name: 'fake', family: 'classical', summary: 'test double', costFields: {}, tolerance: { kind: 'none', note: '' }, budget: null,
     options: {
       k: { type: 'int', default: 4, min: 1, max: 64, description: 'keys' },
       eps: { type: 'number', default: 0.1, min: 0, max: 1, description: 'error' },

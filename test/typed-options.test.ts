@@ -19,7 +19,7 @@ test('declared options type every options argument of a mechanism', async () => 
   const seen: OptionValues<typeof OPTIONS>[] = [];
   const mech = defineMechanism({
     name: 'typed-fake', family: 'classical', summary: 'test double', costFields: { scoreEvaluations: 'sum' },
-    tolerance: { kind: 'exhaustive', relL2: 0, note: 'test double', options: (n: number) => ({ k: n }) }, options: OPTIONS,
+    tolerance: { kind: 'exhaustive', relL2: 0, note: 'test double', options: (n: number) => ({ k: n }) }, options: OPTIONS, budget: null,
     notSupportedReasons: (_input, o) => {
       // @ts-expect-error — 'kk' is not a declared option
       void o.kk;

@@ -38,7 +38,7 @@ import { QattnError } from '../../core/errors.ts';
 import { dot } from '../math.ts';
 import { TopKHeap, meanSize, softmaxOverSelected } from '../select.ts';
 import type { AttentionInput, AttentionOutput, CostReport, KvInput, Mechanism, PrepareCost, QueryInput } from '../types.ts';
-import { defineMechanism, fullInput, type TypedPrepared } from '../define.ts';
+import { defineMechanism, fullInput, selectedPerQuery, type TypedPrepared } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { effectiveScale, maskAt, visibleKeys } from '../validate.ts';
 import { K_MAX } from './topk-exact.ts';
@@ -168,6 +168,12 @@ export const annTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
   summary: 'top-k keys from a usearch HNSW inner-product index over K built in prepare, exact softmax over them (RetrievalAttention); usearch\'s JS binding does not report its distance computations',
   reference: 'Liu et al., RetrievalAttention, arXiv 2409.10516; Malkov & Yashunin, HNSW, arXiv 1603.09320',
   options: OPTIONS,
+  budget: {
+    counts: 'keys retrieved and re-scored exactly (k, with ef ≥ k); the graph walk\'s distance computations are not reported by usearch',
+    options: (b, _n, base) => ({ k: b, expansionSearch: Math.min(4096, Math.max(base.expansionSearch, b)) }),
+    spent: selectedPerQuery,
+    slack: 1,
+  },
   tolerance: {
     kind: 'exhaustive',
     relL2: 1e-6,

@@ -214,6 +214,12 @@ export const dequantizedTopk: Mechanism = defineMechanism<State, typeof OPTIONS>
   summary: 'top-k over candidates drawn ∝ (q·k)² by rejection sampling from SQ access (dequantized Grover top-k)',
   reference: 'Tang 2019 arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020 arXiv 1910.06151',
   options: OPTIONS,
+  budget: {
+    counts: 'candidate keys drawn and scored per query (samples; k = samples keeps every distinct one); rejected trials are counted apart',
+    options: (b) => ({ samples: b, k: b }),
+    spent: (cost, m) => (cost.samples ?? 0) / m,
+    slack: 1,
+  },
   tolerance: {
     kind: 'exhaustive',
     relL2: 1e-6,

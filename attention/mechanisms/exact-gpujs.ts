@@ -44,6 +44,7 @@ export const exactGpujs: Mechanism = defineMechanism<State, typeof OPTIONS>({
   },
   reference: 'Vaswani et al. 2017 (arXiv:1706.03762); gpu.js (https://gpu.rocks)',
   options: OPTIONS,
+  budget: null,
   tolerance: {
     kind: 'exhaustive',
     relL2: GPUJS_REL_L2,

@@ -106,6 +106,7 @@ export const exact: Mechanism = defineMechanism<State, typeof OPTIONS>({
   summary: 'exact softmax attention (onnxruntime fast path, streaming fallback, float64 reference)',
   reference: 'Vaswani et al. 2017 (arXiv:1706.03762); online softmax: Milakov & Gimelshein 2018 (arXiv:1805.02867)',
   options: OPTIONS,
+  budget: null, // every key, every query: the baseline the budgets are measured against
   tolerance: {
     kind: 'exhaustive',
     relL2: 1e-5,

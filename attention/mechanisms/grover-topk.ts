@@ -64,7 +64,7 @@ import {
 import type { Backend, Noise } from '../../oracles/index.ts';
 import { attendSubset } from '../math.ts';
 import type { AttentionInput, AttentionOutput, KvInput, Mechanism, QueryInput } from '../types.ts';
-import { defineMechanism, fullInput, type PreparedState, type TypedPrepared } from '../define.ts';
+import { defineMechanism, fullInput, selectedPerQuery, type PreparedState, type TypedPrepared } from '../define.ts';
 import type { OptionValues } from '../types.ts';
 import { maskAt, visibleKeys } from '../validate.ts';
 import { maxRowNorm, prepareOrtKeys } from '../kernels/ort/scores.ts';
@@ -257,6 +257,12 @@ export const groverTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({
   summary: 'quantum top-k per query (Dürr–Heiligman–Høyer–Mhalla over BBHT threshold search, simulated), softmax over the k',
   reference: 'Dürr, Heiligman, Høyer, Mhalla quant-ph/0401091; Boyer, Brassard, Høyer, Tapp quant-ph/9605034; Grover quant-ph/9605043',
   options: OPTIONS,
+  budget: {
+    counts: 'keys kept (k); the search spends ~√(kN) oracle calls on them, counted apart',
+    options: (b) => ({ k: b }),
+    spent: selectedPerQuery,
+    slack: 1,
+  },
   tolerance: {
     kind: 'exhaustive',
     relL2: 1e-6,

@@ -107,6 +107,12 @@ export const l2Sampling: Mechanism = defineMechanism<State, typeof OPTIONS>({
   summary: 'self-normalised importance sampling of keys ∝ ‖k_j‖² from SQ access (dequantized amplitude estimation)',
   reference: 'Tang 2019 arXiv 1807.04271; Chia, Gilyén, Li, Lin, Tang, Wang 2020 arXiv 1910.06151',
   options: OPTIONS,
+  budget: {
+    counts: 'keys drawn per query (samples, with replacement)',
+    options: (b) => ({ samples: b }),
+    spent: (cost, m) => (cost.samples ?? 0) / m,
+    slack: 1,
+  },
   tolerance: {
     kind: 'none',
     note: 'no exhaustive setting: sampling with replacement never reproduces exact attention; the error shrinks ~1/√samples',

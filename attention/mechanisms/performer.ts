@@ -345,6 +345,12 @@ export const performer: Mechanism = defineMechanism<State, typeof OPTIONS>({
   summary: 'FAVOR+ positive orthogonal random features: key features summed once in prepare, O(r·(d+dv)) per query; linear-time unbiased estimate of softmax attention',
   reference: 'Choromanski et al., Rethinking Attention with Performers, arXiv 2009.14794; Katharopoulos et al. arXiv 2006.16236 (recurrent state)',
   options: OPTIONS,
+  budget: {
+    counts: 'random features r (each costs about what one key does: a d-dimensional dot product and a dv-wide update)',
+    options: (b) => ({ features: Math.min(b, 65536) }),
+    spent: (cost, m) => (cost.extra['featureEvaluations'] ?? 0) / m,
+    slack: 1,
+  },
   tolerance: {
     kind: 'none',
     note: 'no exhaustive setting (randomized at every r): relL2 < 0.2 at r = 256 on N(0, 0.5²) Q/K, d = 16, scale 1/√d (tested); the variance grows like exp(‖q′+k′‖²) (paper, Lemma 2), so large-norm or peaked inputs give O(1) error',

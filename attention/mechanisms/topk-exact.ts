@@ -22,7 +22,7 @@
 import { softmaxInPlace, weightedValues } from '../math.ts';
 import { meanSize, selectByLogits } from '../select.ts';
 import type { AttentionInput, AttentionOutput, KvInput, Mechanism, QueryInput } from '../types.ts';
-import { defineMechanism, fullInput, type PreparedState, type TypedPrepared } from '../define.ts';
+import { defineMechanism, fullInput, selectedPerQuery, type PreparedState, type TypedPrepared } from '../define.ts';
 import { emptyCost } from '../types.ts';
 import { maskAt, visibleKeys } from '../validate.ts';
 import { SCORE_BLOCK, float32LogitError, float32LogitsSafe, maxAbsMask, maxRowNorm, ortTopLogits, prepareOrtKeys, scoreBlockKeys, type OrtKeys } from '../kernels/ort/scores.ts';
@@ -205,6 +205,12 @@ export const topkExact: Mechanism = defineMechanism<State, typeof OPTIONS>({
   summary: 'exact scores for every key (onnxruntime Gemm), O(n) threshold top-k settled in float64, softmax over the k (ceiling of any top-k selection)',
   reference: 'Gupta et al., Memory-efficient Transformers via Top-k Attention, arXiv 2106.06899',
   options: OPTIONS,
+  budget: {
+    counts: 'keys whose values are attended (k); every visible key is still scored once',
+    options: (b) => ({ k: b }),
+    spent: selectedPerQuery,
+    slack: 1,
+  },
   tolerance: {
     kind: 'exhaustive',
     relL2: 1e-6,

@@ -77,14 +77,14 @@ export function workloadsOf(doc: ResultsDoc): string[] {
     .filter((w) => doc.records.some((r) => r.workload === w));
 }
 
-/** Methods in run order, then any others the records hold. */
+/** Variants (a method's name when it ran one setting) in run order, then any others the records hold. */
 export function methodsOf(doc: ResultsDoc): string[] {
-  return distinct([...doc.meta.config.methods, ...doc.records.map((r) => r.method)])
-    .filter((m) => doc.records.some((r) => r.method === m));
+  return distinct([...doc.meta.config.methods, ...doc.records.map((r) => r.variant)])
+    .filter((m) => doc.records.some((r) => r.variant === m));
 }
 
-export function findFit(fits: readonly FitEntry[], method: string, workload: string, metric: FitMetric): FitEntry | undefined {
-  return fits.find((f) => f.method === method && f.workload === workload && f.metric === metric);
+export function findFit(fits: readonly FitEntry[], variant: string, workload: string, metric: FitMetric): FitEntry | undefined {
+  return fits.find((f) => f.variant === variant && f.workload === workload && f.metric === metric);
 }
 
 /** "0.98" style exponent, always two decimals (−0.00 printed as 0.00). */
@@ -181,7 +181,9 @@ export function bottomLegend(labels: readonly string[]): Record<string, unknown>
  * (cost-vs-n has no line for performer, which reports no counts); a fixed domain keeps a method's colour the
  * same in every chart and every run.
  */
-export const MECHANISM_PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'] as const;
+export const MECHANISM_PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac',
+  // tableau20's darker and lighter partners, for the variants a run adds after the registered names.
+  '#1f4e79', '#b35806', '#9e2a2b', '#2f7f7a', '#2d6a27', '#a88b00', '#6e3f6b', '#c2577a', '#5e4630', '#6f6a65'] as const;
 
 /**
  * The mechanism colour scale of `doc`: every registered name in registry order, then any unregistered method

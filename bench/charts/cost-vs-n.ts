@@ -54,7 +54,7 @@ export function costRows(doc: ResultsDoc): CostRow[] {
   for (const { metric, title } of COST_METRICS) {
     for (const r of ok) {
       const v = (r.cost as CostFields)[metric];
-      if (v !== null && v > 0) rows.push({ kind: 'measured', workload: r.workload, panel: title, series: r.method, n: r.n, value: v / r.m, end: false });
+      if (v !== null && v > 0) rows.push({ kind: 'measured', workload: r.workload, panel: title, series: r.variant, n: r.n, value: v / r.m, end: false });
     }
   }
   // Every (workload, panel) cell gets the reference curves, so no facet cell is empty: Vega-Lite lays out only

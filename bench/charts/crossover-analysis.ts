@@ -48,9 +48,10 @@ export interface CrossoverAnalysis {
 
 export function quantumRecords(doc: ResultsDoc): OkRecord[] {
   const withQpu = okRecords(doc).filter((r) => r.modeledQpuSeconds !== null && (r.cost.oracleQueries ?? 0) > 0);
-  const method = withQpu.some((r) => r.method === QUANTUM_METHOD) ? QUANTUM_METHOD : withQpu[0]?.method;
-  const workload = workloadsOf(doc).find((w) => withQpu.some((r) => r.method === method && r.workload === w));
-  return withQpu.filter((r) => r.method === method && r.workload === workload).sort((a, b) => a.n - b.n);
+  // One variant: grover-topk at its run's only setting if there is one, else its first variant, else the first quantum one.
+  const variant = withQpu.find((r) => r.variant === QUANTUM_METHOD)?.variant ?? withQpu.find((r) => r.method === QUANTUM_METHOD)?.variant ?? withQpu[0]?.variant;
+  const workload = workloadsOf(doc).find((w) => withQpu.some((r) => r.variant === variant && r.workload === w));
+  return withQpu.filter((r) => r.variant === variant && r.workload === workload).sort((a, b) => a.n - b.n);
 }
 
 function gpuCompetitorList(): Competitor[] {
@@ -65,7 +66,7 @@ function cpuCompetitors(doc: ResultsDoc, workload: string | null): Competitor[] 
   const ok = okRecords(doc);
   const wl = workload ?? workloadsOf(doc)[0];
   return CPU_COMPETITORS.flatMap((method) => {
-    const points = ok.filter((r) => r.method === method && r.workload === wl)
+    const points = ok.filter((r) => r.variant === method && r.workload === wl)
       .map((r) => ({ n: r.n, y: r.timing.medianMs / 1e3 / r.m }))
       .sort((a, b) => a.n - b.n);
     const task = method === 'exact' ? 'exact' as const : 'topk' as const;
@@ -127,7 +128,7 @@ export function crossoverAnalysis(doc: ResultsDoc): CrossoverAnalysis {
   const names = [...new Set(recs.flatMap((r) => Object.keys(r.modeledQpuSeconds ?? {})))];
   const from = recs[0]?.n ?? 1;
   // The n range of the fits table's oracle-call exponent, so the chart's fitted α is that same number.
-  const fit = recs[0] ? findFit(doc.fits, recs[0].method, recs[0].workload, 'oracleQueries') : undefined;
+  const fit = recs[0] ? findFit(doc.fits, recs[0].variant, recs[0].workload, 'oracleQueries') : undefined;
   const range = fit ? [fit.nMin, fit.nMax] as const : undefined;
   const profiles = names.map((profile): ProfileCrossover => {
     const points = profilePoints(recs, profile);
@@ -138,7 +139,7 @@ export function crossoverAnalysis(doc: ResultsDoc): CrossoverAnalysis {
   const model = profiles.find((p) => p.model)?.model ?? null;
   const gpu = competitors[0];
   return {
-    method: recs[0]?.method ?? null, workload, competitors, profiles,
+    method: recs[0]?.variant ?? null, workload, competitors, profiles,
     requiredPerCallAtReference: model && gpu ? requiredPerCall(model, gpu.time, REFERENCE_N) : null,
   };
 }

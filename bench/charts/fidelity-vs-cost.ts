@@ -11,6 +11,8 @@ import { REL_L2_FLOOR } from './fidelity-vs-n.ts';
 export interface ParetoRow {
   readonly workload: string;
   readonly method: string;
+  /** The registered mechanism of the variant. */
+  readonly mechanism: string;
   readonly family: string;
   readonly n: number;
   readonly relL2: number;
@@ -75,7 +77,7 @@ export function paretoRows(doc: ResultsDoc): ParetoRow[] {
   return workloadsOf(doc).flatMap((w) => {
     const recs = largestNRecords(doc).filter((r) => r.workload === w);
     const base = recs.map((r) => ({
-      workload: w, method: r.method, family: r.family, n: r.n, relL2: r.fidelity.relL2,
+      workload: w, method: r.variant, mechanism: r.method, family: r.family, n: r.n, relL2: r.fidelity.relL2,
       relL2Plot: floorForLog(r.fidelity.relL2, REL_L2_FLOOR), msPerQuery: r.timing.medianMs / r.m, workPerQuery: workPerQuery(r),
     }));
     const byTime = paretoFront(base.map((b) => ({ x: b.msPerQuery, y: b.relL2 })));
@@ -128,7 +130,7 @@ export function fidelityVsCostSpec(doc: ResultsDoc): ChartSpec {
         ...(rows.some((r) => r.family === 'quantum')
           ? ['bottom: classical work only — quantum mechanisms are left out (an oracle call is not a dot product; QPU time: crossover chart)']
           : []),
-        ...(rows.some((r) => r.method === 'ann-topk')
+        ...(rows.some((r) => r.mechanism === 'ann-topk')
           ? ['ann-topk work counts only its exact re-scoring (usearch does not report HNSW distance computations)']
           : [])],
     },

@@ -21,7 +21,7 @@ export interface FidelityRow {
 
 export function fidelityRows(doc: ResultsDoc): FidelityRow[] {
   return okRecords(doc).map((r) => ({
-    workload: r.workload, method: r.method, n: r.n,
+    workload: r.workload, method: r.variant, n: r.n,
     relL2: r.fidelity.relL2, relL2Plot: floorForLog(r.fidelity.relL2, REL_L2_FLOOR), massRecall: r.fidelity.massRecall,
   }));
 }

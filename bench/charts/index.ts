@@ -2,6 +2,7 @@
  * The charts of a results file, in report order. Adding a chart is one spec builder file in this folder and
  * one entry here; render.ts, the report and the tests enumerate this list.
  */
+import { accuracyVsNChart, budgetToTargetChart, fidelityVsBudgetChart } from './budget.ts';
 import type { ChartDef } from './common.ts';
 import { costVsNChart } from './cost-vs-n.ts';
 import { crossoverChart } from './crossover.ts';
@@ -17,6 +18,9 @@ export const CHARTS: readonly ChartDef[] = [
   costVsNChart,
   fidelityVsNChart,
   fidelityVsCostChart,
+  fidelityVsBudgetChart,
+  budgetToTargetChart,
+  accuracyVsNChart,
   crossoverChart,
   groverSuccessChart,
 ];

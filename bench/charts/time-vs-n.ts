@@ -45,7 +45,7 @@ export function timeLabel(doc: ResultsDoc, method: string): string {
 export function timeRows(doc: ResultsDoc): TimeRow[] {
   const labels = new Map(methodsOf(doc).map((m) => [m, timeLabel(doc, m)]));
   return okRecords(doc).flatMap((r) => {
-    const base = { workload: r.workload, method: r.method, label: labels.get(r.method) ?? r.method, n: r.n };
+    const base = { workload: r.workload, method: r.variant, label: labels.get(r.variant) ?? r.variant, n: r.n };
     const rows: TimeRow[] = [{ ...base, panel: 'query', medianMs: r.timing.medianMs, p99Ms: r.timing.p99Ms, plotMs: floorForLog(r.timing.medianMs, TIME_FLOOR_MS) }];
     const p = r.prepare?.timing;
     if (p) rows.push({ ...base, panel: 'prepare', medianMs: p.medianMs, p99Ms: p.p99Ms, plotMs: floorForLog(p.medianMs, TIME_FLOOR_MS) });

@@ -6,11 +6,12 @@ import { QattnError, listChoices } from '../../core/errors.ts';
 import { clustered } from './clustered.ts';
 import { gaussian } from './gaussian.ts';
 import { needle } from './needle.ts';
+import { aggregation, multiKey, multiValue, singleKey } from './tasks.ts';
 import { npyWorkload, type NpyPaths } from './npy.ts';
 import type { Workload, WorkloadParams } from './types.ts';
 import { zipf } from './zipf.ts';
 
-export type WorkloadName = 'gaussian' | 'needle' | 'zipf' | 'clustered' | 'npy';
+export type WorkloadName = 'gaussian' | 'needle' | 'zipf' | 'clustered' | 'single-key' | 'multi-key' | 'multi-value' | 'aggregation' | 'npy';
 
 /** What a workload may need from the command line (only `npy` needs anything: its files). */
 export interface WorkloadContext {
@@ -22,6 +23,10 @@ const factories: Record<WorkloadName, (ctx: WorkloadContext) => Workload> = {
   needle: () => needle,
   zipf: () => zipf,
   clustered: () => clustered,
+  'single-key': () => singleKey,
+  'multi-key': () => multiKey,
+  'multi-value': () => multiValue,
+  aggregation: () => aggregation,
   npy: (ctx) => {
     if (!ctx.npy) throw new QattnError('the npy workload needs its files: --q Q.npy --k K.npy --v V.npy, or --npy DIR holding q.npy, k.npy, v.npy');
     return npyWorkload(ctx.npy);

@@ -18,7 +18,7 @@ import { sampleDistinct, STREAM, workloadRng } from './shared.ts';
 import { queryCount, syntheticShape, type Workload, type WorkloadRequest } from './types.ts';
 
 /** P orthonormal random directions in R^d (Gram–Schmidt on Gaussian vectors; P ≤ d). */
-function orthonormal(rng: Rng, count: number, d: number): Float64Array[] {
+export function orthonormal(rng: Rng, count: number, d: number): Float64Array[] {
   const out: Float64Array[] = [];
   while (out.length < count) {
     const x = Float64Array.from({ length: d }, () => rng.normal());

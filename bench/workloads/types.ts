@@ -57,8 +57,25 @@ export interface Workload {
    * Builds the input; same request and params → bit-identical Q/K/V. Throws QattnError when the request
    * cannot be met (e.g. n larger than a file's). The returned input has no seed: the runner sets it.
    */
-  generate(req: WorkloadRequest, params: WorkloadParams): AttentionInput;
+  generate(req: WorkloadRequest, params: WorkloadParams): WorkloadInput;
 }
+
+/**
+ * What a task workload's queries must answer (bench/workloads/tasks.ts), scored as task accuracy: per query an
+ * answer vector (dv values) and either rivals it must be nearer than ('nearest') or a relative error it must be
+ * within ('relative').
+ */
+export interface TaskAnswers {
+  readonly kind: 'nearest' | 'relative';
+  readonly answers: readonly Float32Array[];
+  /** 'nearest': per query, the vectors a wrong retrieval would land nearer; null for 'relative'. */
+  readonly rivals: readonly (readonly Float32Array[])[] | null;
+  /** 'relative': ‖out − answer‖ ≤ tolerance·‖answer‖ is correct; null for 'nearest'. */
+  readonly tolerance: number | null;
+}
+
+/** A generated input, with its task's answers when the workload is a task. */
+export type WorkloadInput = AttentionInput & { readonly task?: TaskAnswers };
 
 /** Queries generated for a request: m in decode, n in prefill. */
 export function queryCount(req: WorkloadRequest): number {
