@@ -50,6 +50,7 @@ const FIXED: ReadonlyArray<readonly [string, (r: BenchRecord) => Cell]> = [
   ['fidelity.cosine', (r) => r.fidelity?.cosine],
   ['fidelity.massRecall', (r) => r.fidelity?.massRecall],
   ['fidelity.topkRecall', (r) => r.fidelity?.topkRecall],
+  ['fidelity.accuracy', (r) => r.fidelity?.accuracy],
   ['rss.peakBytes', (r) => r.rss?.peakBytes],
   ['rss.startBytes', (r) => r.rss?.startBytes],
   ['rss.cellPeakBytes', (r) => r.rss?.cellPeakBytes],

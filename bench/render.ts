@@ -106,10 +106,10 @@ async function renderChart(def: ChartDef, doc: ResultsDoc): Promise<RenderedChar
   return { ...svg, def, spec, png: await svgToPng(svg.svg) };
 }
 
-/** Every chart of CHARTS for `doc`, in memory. */
+/** Every chart of CHARTS that applies to `doc` (a budget chart needs a budget sweep), in memory. */
 export async function renderCharts(doc: ResultsDoc, defs: readonly ChartDef[] = CHARTS): Promise<RenderedChart[]> {
   const out: RenderedChart[] = [];
-  for (const def of defs) out.push(await renderChart(def, doc));
+  for (const def of defs.filter((d) => d.applies?.(doc) ?? true)) out.push(await renderChart(def, doc));
   return out;
 }
 

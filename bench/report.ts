@@ -75,6 +75,7 @@ function summaryRows(doc: ResultsDoc): string[][] {
       last ? formatN(last.n) : '–', last ? formatMs(last.timing.medianMs) : '–', last?.prepare ? formatMs(last.prepare.timing.medianMs) : '–',
       last ? formatSci(last.fidelity.relL2) : '–',
       last?.fidelity.massRecall == null ? '–' : last.fidelity.massRecall.toFixed(3),
+      last?.fidelity.accuracy == null ? '–' : last.fidelity.accuracy.toFixed(3),
       last?.cost.oracleQueries == null ? '–' : formatCount(last.cost.oracleQueries),
       fit ? `${fit.exponent.toFixed(2)} [${fit.ci95[0].toFixed(2)}, ${fit.ci95[1].toFixed(2)}]` : '–',
       prepFit ? `${prepFit.exponent.toFixed(2)} [${prepFit.ci95[0].toFixed(2)}, ${prepFit.ci95[1].toFixed(2)}]` : '–',
@@ -83,7 +84,7 @@ function summaryRows(doc: ResultsDoc): string[][] {
 }
 
 function summarySection(doc: ResultsDoc): string {
-  const header = ['workload', 'method', 'cells ok', 'largest n', 'query time', 'prepare time', 'relL2', 'mass recall', 'oracle calls',
+  const header = ['workload', 'method', 'cells ok', 'largest n', 'query time', 'prepare time', 'relL2', 'mass recall', 'task accuracy', 'oracle calls',
     'query-time exponent [95% CI]', 'prepare-time exponent [95% CI]'];
   return '<section id="summary"><h2>Summary</h2><p>Values at the largest n each method ran; query time is one attend call over all ' +
     `queries on a prepared KV cache, prepare time the once-per-cache work before it (medians).</p>\n${table(header, summaryRows(doc), 'num')}</section>`;

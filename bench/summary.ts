@@ -20,6 +20,7 @@ const METRICS: readonly Metric[] = [
   { title: 'prepare time (median; once per KV cache)', value: (r) => r.prepare?.timing.medianMs ?? null, format: formatMs },
   { title: 'relL2 vs exact', value: (r) => r.fidelity.relL2, format: formatSci },
   { title: 'mass recall', value: (r) => r.fidelity.massRecall, format: (x) => x.toFixed(3) },
+  { title: 'task accuracy (fraction of queries answered; task workloads)', value: (r) => r.fidelity.accuracy, format: (x) => x.toFixed(3) },
   { title: 'oracle calls', value: (r) => r.cost.oracleQueries, format: formatCount },
 ];
 

@@ -61,7 +61,7 @@ test('a --quick run covers every mechanism, and results.json / .csv / .jsonl agr
     ['meta without createdAt', (d) => { delete d.meta.createdAt; }],
     ['bad date', (d) => { d.meta.createdAt = 'yesterday'; }],
     ['ci95 of three numbers', (d) => { d.fits[0].ci95 = [0, 1, 2]; }],
-    ['wrong schemaVersion', (d) => { d.schemaVersion = 3; }],
+    ['wrong schemaVersion', (d) => { d.schemaVersion = 4; }],
     ['ok record without its prepare phase field', (d) => { delete d.records.find((r: BenchRecord) => r.status === 'ok').prepare; }],
     ['prepare timing without samples', (d) => { d.records.find((r: BenchRecord) => r.status === 'ok').prepare.timing.samples = 0; }],
     ['prepare counts mixed into an unknown field', (d) => { d.records.find((r: BenchRecord) => r.status === 'ok').prepare.cost.hashEvaluations = 3; }],
@@ -89,7 +89,7 @@ test('the same seed gives identical fidelity and cost fields; another seed chang
   assert.notDeepEqual(exactRelL2(a), exactRelL2(c));
 });
 
-test('a schema-1 file (prepare not timed apart) is read in the schema-2 shape; schema 1 as it is does not validate', async () => {
+test('a schema-1 file (prepare not timed apart) and a schema-2 file (no variants) are read in the schema-3 shape; as they are they do not validate', async () => {
   const out = join(dir, 'v1');
   assert.equal((await quickRun(out)).code, 0);
   const doc = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ResultsDoc;
@@ -99,18 +99,26 @@ test('a schema-1 file (prepare not timed apart) is read in the schema-2 shape; s
     ...doc, schemaVersion: 1,
     meta: (({ memoryLimitBytes: _m, ...meta }) => ({
       ...meta,
-      config: (({ budgetS: _b, maxMemoryBytes: _x, ...c }) => ({
+      config: (({ budgetS: _b, maxMemoryBytes: _x, budgets: _bs, ...c }) => ({
         ...c, timing: { budgetMs: query.budgetMs, minSamples: query.minSamples, singleSampleAboveMs: query.singleSampleAboveMs },
         referencePolicy: { maxFloat64Macs: 2 ** 32, maxCachedWeights: 2 ** 24, parallelMinMacs: 2 ** 26 },
       }))(meta.config),
     }))(doc.meta),
-    records: doc.records.map(({ prepare: _p, rss: _r, ...r }) => r),
+    records: doc.records.map(({ prepare: _p, rss: _r, variant: _v, budget: _bu, ...r }) => ({ ...r, fidelity: r.fidelity && (({ accuracy: _a, ...f }) => f)(r.fidelity) })),
+    fits: doc.fits.map(({ variant: _v, ...f }) => f),
   };
   assert.ok(validateResults(v1).length > 0);
   const up = upgradeResults(v1) as ResultsDoc;
   assert.deepEqual(validateResults(up), []);
-  assert.equal(up.schemaVersion, 2);
-  assert.ok(up.records.every((r) => r.prepare === null && r.rss === null));
+  assert.equal(up.schemaVersion, 3);
+  assert.ok(up.records.every((r) => r.prepare === null && r.rss === null && r.variant === r.method && r.budget === null));
+  assert.ok(up.records.every((r) => r.fidelity === null || r.fidelity.accuracy === null));
+  assert.ok(up.fits.every((f) => f.variant === f.method));
   assert.equal(up.meta.config.budgetS, null);
-  assert.equal(upgradeResults(doc), doc, 'a schema-2 file is returned as it is');
+  assert.equal(up.meta.config.budgets, null);
+  const v2 = { ...JSON.parse(JSON.stringify(v1)), schemaVersion: 2, records: doc.records.map(({ variant: _v, budget: _bu, ...r }) => ({ ...r, fidelity: r.fidelity && (({ accuracy: _a, ...f }) => f)(r.fidelity) })),
+    meta: { ...doc.meta, config: (({ budgets: _bs, ...c }) => c)(doc.meta.config) } };
+  assert.ok(validateResults(v2).length > 0);
+  assert.deepEqual(validateResults(upgradeResults(v2)), []);
+  assert.equal(upgradeResults(doc), doc, 'a schema-3 file is returned as it is');
 });

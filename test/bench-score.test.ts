@@ -124,7 +124,7 @@ test('CSV fields are RFC 4180 quoted and every record is one row', () => {
   ]);
   const lines = csv.trimEnd().split('\r\n');
   assert.equal(lines.length, 2);
-  assert.ok(lines[0]!.startsWith('method,family,options,'));
+  assert.ok(lines[0]!.startsWith('method,variant,budget,family,options,'));
   assert.ok(lines[1]!.includes('"{""k"":8,""path"":""a,b""}"'));
   assert.ok(lines[1]!.includes('"bad\nthing"'));
 });

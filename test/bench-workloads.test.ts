@@ -16,7 +16,7 @@ const SYNTHETIC = ['gaussian', 'needle', 'zipf', 'clustered'];
 const req = (over: Partial<WorkloadRequest> = {}): WorkloadRequest => ({ mode: 'decode', n: 512, m: 8, d: 16, causal: false, seed: 1, ...over });
 
 test('the registry lists every workload and rejects unknown names and parameters', () => {
-  assert.deepEqual(workloadNames, ['gaussian', 'needle', 'zipf', 'clustered', 'npy']);
+  assert.deepEqual(workloadNames, ['gaussian', 'needle', 'zipf', 'clustered', 'single-key', 'multi-key', 'multi-value', 'aggregation', 'npy']);
   assert.throws(() => getWorkload('uniform'), (e: unknown) => e instanceof QattnError && /valid: gaussian/.test(e.message));
   assert.throws(() => getWorkload('npy'), QattnError);
   const zipf = getWorkload('zipf');

@@ -85,7 +85,7 @@ test('every mechanism has one colour in every chart: the registry order over one
   // grover-topk is pink (tableau10's 8th), also in cost-vs-n where performer has no line.
   assert.equal(MECHANISM_PALETTE[mechanismNames.indexOf('grover-topk')], '#ff9da6');
   // A method the registry does not know is appended, so it cannot take a registered method's colour.
-  const odd = mechanismColorScale({ ...sample, records: [...sample.records, { ...sample.records[0]!, method: 'other' }] });
+  const odd = mechanismColorScale({ ...sample, records: [...sample.records, { ...sample.records[0]!, method: 'other', variant: 'other' }] });
   assert.equal(odd.domain.indexOf('other'), mechanismNames.length);
 });
 
@@ -177,7 +177,7 @@ test('fidelity-vs-n names the lines drawn on top of one another, per workload an
   // Synthetic: grover-topk keeps exactly topk-exact's keys (same fidelity); lsh differs; in needle all differ.
   const base = ok(sample).find((r) => r.method === 'topk-exact' && r.workload === 'gaussian')!;
   const rec = (workload: string, method: string, n: number, relL2: number, massRecall: number | null): OkRecord =>
-    ({ ...base, workload, method, n, fidelity: { ...base.fidelity, relL2, massRecall } });
+    ({ ...base, workload, method, variant: method, n, fidelity: { ...base.fidelity, relL2, massRecall } });
   const records = [128, 256, 512].flatMap((n, i) => [
     rec('gaussian', 'topk-exact', n, 0.5 + i, 0.6 - i / 10), rec('gaussian', 'grover-topk', n, 0.5 + i, 0.6 - i / 10),
     rec('gaussian', 'lsh', n, 3 + i, 0.1),

@@ -279,7 +279,7 @@ test('list prints every mechanism with options, cost fields, tolerance and refer
   const j = await run('list', '--json');
   const arr = JSON.parse(j.out[0]!) as Array<Record<string, unknown>>;
   const exact = arr.find((x) => x.name === 'exact')!;
-  assert.deepEqual(Object.keys(exact), ['name', 'family', 'summary', 'reference', 'options', 'costFields', 'tolerance']);
+  assert.deepEqual(Object.keys(exact), ['name', 'family', 'summary', 'reference', 'options', 'costFields', 'tolerance', 'budget']);
   const path = (exact.options as Array<Record<string, unknown>>).find((o) => o.name === 'path')!;
   assert.deepEqual(path.values, ['auto', 'ort', 'streaming', 'reference']);
   assert.match(String(path.text), /^path=auto /);

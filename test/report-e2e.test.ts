@@ -31,7 +31,7 @@ const run = runCli;
 function hostile(doc: ResultsDoc): ResultsDoc {
   const ok = doc.records.find((r) => r.status === 'ok')!;
   const failed: BenchRecord = { ...ok, status: 'error', reason: '<b onmouseover=alert(3)>boom</b>', path: null, timing: null, cost: null, fidelity: null, modeledQpuSeconds: null };
-  const extra: BenchRecord[] = [ok, { ...ok, n: ok.n * 2 }, failed].map((r) => ({ ...r, method: HOSTILE_METHOD, workload: HOSTILE_WORKLOAD }));
+  const extra: BenchRecord[] = [ok, { ...ok, n: ok.n * 2 }, failed].map((r) => ({ ...r, method: HOSTILE_METHOD, variant: HOSTILE_METHOD, workload: HOSTILE_WORKLOAD }));
   return { ...doc, records: [...doc.records, ...extra] };
 }
 

@@ -109,6 +109,7 @@ export const fidelityVsBudgetChart: ChartDef = {
     'relative L2 error against exact float64 attention on operator workloads, task accuracy on task workloads, at each workload\'s largest n. ' +
     'A curve, not a point at the defaults, so a bad method is told from a badly configured one.',
   build: fidelityVsBudgetSpec,
+  applies: (doc) => doc.records.some((r) => r.budget !== null),
 };
 
 export const budgetToTargetChart: ChartDef = {
@@ -117,6 +118,7 @@ export const budgetToTargetChart: ChartDef = {
   caption: `The smallest budget swept at which a method reaches relL2 ≤ ${REL_L2_TARGET} (task workloads: accuracy ≥ ${ACCURACY_TARGET}), against n; ` +
     'a method that never reaches it at some n has no point there (named in the subtitle).',
   build: budgetToTargetSpec,
+  applies: (doc) => doc.records.some((r) => r.budget !== null),
 };
 
 export const accuracyVsNChart: ChartDef = {
@@ -125,4 +127,5 @@ export const accuracyVsNChart: ChartDef = {
   caption: 'The fraction of queries whose output answers their task: single-key and multi-key retrieval (nearest the needle\'s value), ' +
     'multi-value (nearest the mean of all its needles\' values), aggregation (within the stated relative error of the mean of many matching values).',
   build: accuracyVsNSpec,
+  applies: (doc) => doc.records.some((r) => r.status === 'ok' && r.fidelity.accuracy !== null),
 };

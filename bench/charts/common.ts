@@ -40,6 +40,8 @@ export interface ChartDef {
   /** One paragraph under the chart in the report: how to read it. */
   readonly caption: string;
   build(doc: ResultsDoc): ChartSpec;
+  /** Whether the chart has anything to show for `doc` (absent: always); render.ts and the report leave it out otherwise. */
+  applies?(doc: ResultsDoc): boolean;
 }
 
 /**
