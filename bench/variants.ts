@@ -22,6 +22,8 @@ export interface VariantSpec {
   readonly label: string;
   readonly mech: Mechanism;
   readonly given: Readonly<Record<string, OptionValue>>;
+  /** Whether `--budget` sweeps it (a variants-file entry with `"budget": null` runs at its own settings beside the sweep). */
+  readonly sweep: boolean;
 }
 
 /** `k=8` pairs as a label suffix: `name[k=8,bits=4]`. */
@@ -53,15 +55,16 @@ export function optVariants(mech: Mechanism, given: Readonly<Record<string, stri
   return product(lists).map((pairs) => {
     const opts = { ...fixed, ...Object.fromEntries(pairs) };
     resolveOptions(mech, opts);
-    return { label: variantLabel(mech.name, pairs), mech, given: opts };
+    return { label: variantLabel(mech.name, pairs), mech, given: opts, sweep: true };
   });
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /**
- * `--variants FILE.json`: an array of `{"label"?: string, "method": string, "options"?: {name: value}}`. A
- * missing label is `method[key=value,…]` over the options given.
+ * `--variants FILE.json`: an array of `{"label"?: string, "method": string, "options"?: {name: value},
+ * "budget"?: null}`. A missing label is `method[key=value,…]` over the options given; `"budget": null` keeps the
+ * variant at its own settings in a `--budget` run (a published configuration, such as MagicPIG's, beside the sweep).
  */
 export function readVariantsFile(path: string): VariantSpec[] {
   let text: string;
@@ -76,12 +79,12 @@ export function readVariantsFile(path: string): VariantSpec[] {
   } catch (err) {
     throw new QattnError(`--variants ${path}: not JSON (${(err as Error).message})`);
   }
-  const shape = 'expected an array of {"label"?: string, "method": string, "options"?: {name: value}}';
+  const shape = 'expected an array of {"label"?: string, "method": string, "options"?: {name: value}, "budget"?: null}';
   if (!Array.isArray(doc) || doc.length === 0) throw new QattnError(`--variants ${path}: ${shape}`);
   return doc.map((entry: unknown, i) => {
     const where = `--variants ${path}, entry ${i}`;
     if (!isObject(entry)) throw new QattnError(`${where}: ${shape}`);
-    const extra = Object.keys(entry).filter((k) => !['label', 'method', 'options'].includes(k));
+    const extra = Object.keys(entry).filter((k) => !['label', 'method', 'options', 'budget'].includes(k));
     if (extra.length) throw new QattnError(`${where}: unknown field ${extra.join(', ')} (${shape})`);
     const method = entry['method'];
     if (typeof method !== 'string' || !isMechanismName(method)) {
@@ -91,6 +94,7 @@ export function readVariantsFile(path: string): VariantSpec[] {
     if (!isObject(options) || Object.values(options).some((v) => !['number', 'string', 'boolean'].includes(typeof v))) {
       throw new QattnError(`${where}: "options" must map option names to numbers, strings or booleans`);
     }
+    if ('budget' in entry && entry['budget'] !== null) throw new QattnError(`${where}: "budget" may only be null (run at its own settings, not swept by --budget)`);
     const label = entry['label'];
     if (label !== undefined && (typeof label !== 'string' || label.trim() === '' || /[\n\r]/.test(label))) {
       throw new QattnError(`${where}: "label" must be a non-empty one-line string`);
@@ -102,7 +106,7 @@ export function readVariantsFile(path: string): VariantSpec[] {
     } catch (err) {
       throw new QattnError(`${where}: ${(err as Error).message}`);
     }
-    return { label: label ?? variantLabel(method, Object.entries(given)), mech, given };
+    return { label: label ?? variantLabel(method, Object.entries(given)), mech, given, sweep: !('budget' in entry) };
   });
 }
 
@@ -151,7 +155,7 @@ function budgetPlan(v: VariantSpec, b: number, lengths: readonly number[]): Meth
  * knob once, as the baseline). Labels must be unique.
  */
 export function methodPlans(variants: readonly VariantSpec[], budgets: readonly number[] | null, lengths: readonly number[]): MethodPlan[] {
-  const plans = variants.flatMap((v) => (budgets && v.mech.budget ? budgets.map((b) => budgetPlan(v, b, lengths)) : [fixedPlan(v)]));
+  const plans = variants.flatMap((v) => (budgets && v.mech.budget && v.sweep ? budgets.map((b) => budgetPlan(v, b, lengths)) : [fixedPlan(v)]));
   const seen = new Set<string>();
   for (const p of plans) {
     if (seen.has(p.variant)) throw new QattnError(`two variants of this run are both labelled '${p.variant}': give each a distinct "label"`);

@@ -61,6 +61,10 @@ test('--variants FILE: configured variants under any labels, beside --methods; e
       writeFileSync(file, content);
       userError(() => readVariantsFile(file), re);
     };
+    writeFileSync(file, JSON.stringify([{ label: 'magicpig', method: 'lsh', options: { bits: 10, tables: 150, mode: 'sample' }, budget: null }]));
+    const swept = buildConfig({ variants: file, methods: ['topk-exact'], budget: ['16'], workloads: ['gaussian'], lengths: ['2^6'], quick: true });
+    assert.deepEqual(swept.plan.methods.map((m) => [m.variant, m.budget]), [['topk-exact[budget=16]', 16], ['magicpig', null]], '"budget": null is run as it is');
+    bad('[{"method": "lsh", "budget": 64}]', /"budget" may only be null/);
     bad('{', /not JSON/);
     bad('{}', /expected an array of/);
     bad('[{"method": "nope"}]', /entry 0: "method" must be one of/);
