@@ -16,6 +16,7 @@ import type { BenchRecord } from '../bench/results.ts';
 import { planGroups, runBench } from '../bench/runner.ts';
 import { formatSummary } from '../bench/summary.ts';
 import { verdictShort } from '../bench/verdict.ts';
+import { workloadNames } from '../bench/workloads/index.ts';
 import { HELP_FLAG, intFlag, numberFlag, parseFlags, processIo, type CliIo } from './args.ts';
 
 export const BENCH_USAGE = `usage: qattn bench [flags]
@@ -23,7 +24,9 @@ export const BENCH_USAGE = `usage: qattn bench [flags]
 Runs every registered mechanism across context lengths and scores speed and fidelity against exact attention.
 
   --methods a,b,…     mechanisms to run (default: all registered; see \`qattn list\`)
-  --workloads a,b,…   gaussian, needle, zipf, clustered, npy (default: ${DEFAULT_WORKLOADS.join(', ')})
+  --workloads a,b,…   ${workloadNames.join(', ')}
+                        (default: ${DEFAULT_WORKLOADS.join(', ')}); single-key, multi-key, multi-value and
+                        aggregation are tasks, scored as accuracy
   --mode M            decode (m queries against n keys; default) or prefill (n × n)
   --lengths L         n values: 4096, 2^12, ranges 2^8..2^16 (powers of two), comma-separated (default decode
                         2^${Math.log2(DEFAULT_LENGTHS.decode[0])}..2^${Math.log2(DEFAULT_LENGTHS.decode[1])}, prefill 2^${Math.log2(DEFAULT_LENGTHS.prefill[0])}..2^${Math.log2(DEFAULT_LENGTHS.prefill[1])}; max decode 2^${Math.log2(MAX_N.decode)}, prefill 2^${Math.log2(MAX_N.prefill)})
@@ -32,12 +35,13 @@ Runs every registered mechanism across context lengths and scores speed and fide
   --causal            bottom-right aligned causal mask
   --seed S            seed of workloads and randomized mechanisms (default 0)
   --opt x.key=value   option of method x (see \`qattn list\`) or parameter of workload x
-                        (needle.needles, needle.mass, zipf.alpha, zipf.jitter, clustered.clusters,
-                        clustered.noise, npy.head); repeatable
+                        (needle.needles, needle.mass, needle.queryNorm, zipf.alpha, clustered.clusters,
+                        aggregation.matches, … — bench/README.md lists them); repeatable
                         a comma list (--opt grover-topk.k=8,32,128) runs one labelled variant per value
                         (grover-topk[k=8], …); several lists run their product
-  --variants FILE     a JSON array of configured variants, [{"label"?, "method", "options"?}], run beside
-                        --methods (without --methods, only the variants run)
+  --variants FILE     a JSON array of configured variants, [{"label"?, "method", "options"?, "budget"?: null}],
+                        run beside --methods (without --methods, only the variants run); "budget": null
+                        keeps one at its own settings under --budget
   --budget B,B,…      per-query budgets: each method's knob set from each budget as its mechanism declares
                         (\`qattn list\`: keys kept, samples, candidates, features), labelled name[budget=B];
                         methods without a knob (exact) run once, as the baseline

@@ -14,6 +14,7 @@ import type { RejectionSampler } from '../attention/mechanisms/dequantized-topk.
 import { kvOf, queryOf } from '../attention/define.ts';
 import { attendPrepared, prepareAttention, runAttention } from '../attention/run.ts';
 import { copyInput, gaussianInput, plantedNeedleInput } from './helpers/workloads.ts';
+import { plantAligned } from '../bench/workloads/needle.ts';
 
 async function run(mech: Mechanism, input: AttentionInput, given: Record<string, OptionValue> = {}): Promise<AttentionOutput> {
   validateInput(input);
@@ -144,19 +145,15 @@ function logLogSlope(xs: number[], ys: number[]): number {
 }
 
 /**
- * Planted needles with ORDINARY norms: keys are N(0, I) (norm ≈ √d), query i = 24·u_i and its 4 needles are
- * √d·u_i, so needles differ from the background by direction only — as in real models, where normalised keys
- * have similar norms. plantedNeedleInput instead gives needles a much larger norm than the background.
+ * Planted needles with ORDINARY norms (the needle family's aligned construction, bench/workloads/needle.ts):
+ * keys are N(0, I) (norm ≈ √d), query i = 24·u_i and its 4 needles are √d·u_i, so needles differ from the
+ * background by direction only — as in real models, where normalised keys have similar norms. plantedNeedleInput
+ * instead gives needles a much larger norm than the background.
  */
-function sameNormNeedles(m: number, n: number, d: number, seed: number): { input: AttentionInput; needles: number[][] } {
+function sameNormNeedles(m: number, n: number, d: number, seed: number): { input: AttentionInput; needles: Int32Array[] } {
   const rng = createRng(seed);
-  const q = new Float32Array(m * d), k = normalArray(rng, n * d), needles: number[][] = [];
-  for (let i = 0; i < m; i++) {
-    const u = normalArray(rng, d), norm = Math.hypot(...u);
-    u.forEach((x, t) => (q[i * d + t] = (24 * x) / norm));
-    needles.push(Array.from({ length: 4 }, () => rng.int(n)));
-    for (const j of needles[i]!) u.forEach((x, t) => (k[j * d + t] = (Math.sqrt(d) * x) / norm));
-  }
+  const k = normalArray(rng, n * d);
+  const { q, needles } = plantAligned(k, rng, rng, { m, n, d, needles: 4, queryNorm: 24, needleNorm: Math.sqrt(d), spread: 0, jitter: 0 });
   return { input: { m, n, d, dv: 4, q, k, v: normalArray(rng, n * 4) }, needles };
 }
 

@@ -6,6 +6,7 @@
 import { createRng, normalArray } from '../../core/rng.ts';
 import { referenceWeights } from '../../attention/kernels/reference.ts';
 import type { AttentionInput } from '../../attention/types.ts';
+import { plantAligned } from '../../bench/workloads/needle.ts';
 
 export interface Shape {
   readonly m: number;
@@ -63,17 +64,11 @@ export interface NeedleOptions extends Shape {
   readonly minMass?: number;
 }
 
-function unitVector(rng: ReturnType<typeof createRng>, d: number): Float64Array {
-  const u = Float64Array.from(normalArray(rng, d));
-  const norm = Math.hypot(...u);
-  return u.map((x) => x / norm);
-}
-
 /**
  * Query i = α·u_i (u_i a random unit vector); its needles are keys β·u_i + small noise at disjoint random
- * positions, the other keys are N(0, 0.3²) noise. α·β·scale = strength, so the needle logits dominate.
- * Throws if the planted mass is below minMass, so a test can never silently run on a workload without
- * needles.
+ * positions, the other keys are N(0, 0.3²) noise: the needle family's aligned construction (bench/workloads/
+ * needle.ts plantAligned) with α = β and α·β·scale = strength, so the needle logits dominate. Throws if the
+ * planted mass is below minMass, so a test can never silently run on a workload without needles.
  */
 export function plantedNeedleInput(o: NeedleOptions): PlantedNeedles {
   const { m, n, d, dv } = o;
@@ -81,22 +76,9 @@ export function plantedNeedleInput(o: NeedleOptions): PlantedNeedles {
   if (m * per > n) throw new Error(`plantedNeedleInput: m·needles = ${m * per} > n = ${n}`);
   const rng = createRng(o.seed);
   const scale = 1 / Math.sqrt(d);
-  const alpha = Math.sqrt(strength / scale), beta = Math.sqrt(strength / scale);
-  const q = new Float32Array(m * d);
+  const norm = Math.sqrt(strength / scale);
   const k = normalArray(rng, n * d, 0.3);
-  const perm = Array.from({ length: n }, (_, j) => j);
-  for (let j = n - 1; j > 0; j--) {
-    const r = rng.int(j + 1);
-    [perm[j], perm[r]] = [perm[r]!, perm[j]!];
-  }
-  const needles: Int32Array[] = [];
-  for (let i = 0; i < m; i++) {
-    const u = unitVector(rng, d);
-    for (let c = 0; c < d; c++) q[i * d + c] = alpha * u[c]!;
-    const mine = Int32Array.from(perm.slice(i * per, (i + 1) * per)).sort();
-    for (const j of mine) for (let c = 0; c < d; c++) k[j * d + c] = beta * u[c]! + 0.05 * rng.normal();
-    needles.push(mine);
-  }
+  const { q, needles } = plantAligned(k, rng, rng, { m, n, d, needles: per, queryNorm: norm, needleNorm: norm, spread: 0, jitter: 0.05 });
   const input: AttentionInput = { m, n, d, dv, q, k, v: normalArray(rng, n * dv) };
   let minNeedleMass = 1;
   needles.forEach((mine, i) => {
