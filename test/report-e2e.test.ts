@@ -37,8 +37,9 @@ function hostile(doc: ResultsDoc): ResultsDoc {
 
 async function fixture(): Promise<{ benchDir: string; index: string }> {
   const benchDir = join(dir, 'bench');
-  // --json: the summary goes to the (discarded) io, and progress lines stay off a non-TTY stderr.
-  assert.equal(await benchCommand(['--quick', '--workloads', 'gaussian', '--out', benchDir, '--json'], { out: () => undefined, err: () => undefined }), 0);
+  // --json: the summary goes to the (discarded) io, and progress lines stay off a non-TTY stderr. A budget sweep
+  // and a task workload, so every chart applies.
+  assert.equal(await benchCommand(['--quick', '--workloads', 'gaussian,single-key', '--budget', '8,32', '--out', benchDir, '--json'], { out: () => undefined, err: () => undefined }), 0);
   const doc = hostile(JSON.parse(readFileSync(join(benchDir, 'results.json'), 'utf8')) as ResultsDoc);
   assert.deepEqual(validateResults(doc), [], 'the hostile fixture is a valid results file');
   mkdirSync(join(dir, 'hostile'));
