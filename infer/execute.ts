@@ -12,6 +12,7 @@ import { blockReads, type AttentionBlock } from './block.ts';
 import { decomposedHeads } from './decomposed-heads.ts';
 import { fusedHeads } from './fused-heads.ts';
 import { attendHeads, type HeadHook, type HeadsProblem } from './heads.ts';
+import type { HeadsRun } from '../attention/heads.ts';
 import type { InferModel } from './model.ts';
 import { planStages, type Stage } from './split.ts';
 import type { HostData, HostTensor } from './tensors.ts';
@@ -116,7 +117,14 @@ export interface SwapOptions {
   readonly onBlock?: (b: AttentionBlock, p: HeadsProblem) => HeadHook | undefined;
 }
 
-export interface BlockRun { readonly block: AttentionBlock; readonly problem: HeadsProblem; readonly causal: boolean; readonly ms: number }
+export interface BlockRun {
+  readonly block: AttentionBlock;
+  readonly problem: HeadsProblem;
+  readonly causal: boolean;
+  readonly ms: number;
+  /** The head loop's counts and paths (attention/heads.ts). */
+  readonly run: HeadsRun;
+}
 
 /** Runs the model with every block computed by `opts.method`; returns all tensors and per-block facts. */
 export async function runSwapped(im: InferModel, feeds: TensorMap, opts: SwapOptions): Promise<{ tensors: TensorMap; blocks: BlockRun[] }> {
@@ -138,7 +146,7 @@ export async function runSwapped(im: InferModel, feeds: TensorMap, opts: SwapOpt
       const p = b.core.kind === 'decomposed' ? decomposedHeads(b.name, b.core, fetch) : fusedHeads(b.name, b.core, fetch);
       const r = await attendHeads(p, opts.method, opts.options, opts.seed, opts.onBlock?.(b, p));
       store.set(b.output, { type: 'float32', dims: p.outShape, data: r.out });
-      runs.push({ block: b, problem: p, causal: r.causal, ms: r.ms });
+      runs.push({ block: b, problem: p, causal: r.causal, ms: r.ms, run: r.run });
     }
   }
   return { tensors: store, blocks: runs };

@@ -29,6 +29,14 @@ export interface BlockReport {
   readonly causal: boolean;
   readonly ms: number;
   readonly fidelity: Fidelity;
+  /** Keys each query attended (the mechanism's selectedPerQuery, mean over heads), or null when it does not say. */
+  readonly keysPerQuery: number | null;
+  /** keysPerQuery ÷ the keys a query may see (mean): 1 means every visible key — the block computed exact attention. */
+  readonly density: number | null;
+  /** The block's counts, summed over heads (scoreEvaluations, oracleQueries, samples, …; null: not applicable). */
+  readonly cost: Readonly<Record<string, number | null>>;
+  /** The execution paths the heads took (e.g. all-visible when k ≥ n). */
+  readonly paths: readonly string[];
 }
 
 export interface OutputReport extends Fidelity { readonly name: string; readonly shape: readonly number[] }
@@ -81,6 +89,31 @@ export function fidelity(out: HostTensor, ref: HostTensor, logits: boolean): Fid
 /** Outputs scored as logits: named so, or a float output of a model whose blocks are all causal (an LM). */
 const isLogits = (name: string, runs: readonly BlockRun[]): boolean => /logit/i.test(name) || (runs.length > 0 && runs.every((r) => r.causal));
 
+/** Mean keys a query may see: n, or under a bottom-right causal mask i + n − m + 1 averaged over i. */
+function meanVisible(m: number, n: number, causal: boolean): number {
+  return causal ? n - m + (m + 1) / 2 : n;
+}
+
+/** What the mechanism did in a block: keys per query, density, counts, paths. */
+function swapFacts(r: BlockRun): Pick<BlockReport, 'keysPerQuery' | 'density' | 'cost' | 'paths'> {
+  const c = r.run.cost;
+  const keysPerQuery = c.selectedPerQuery;
+  const density = keysPerQuery === null ? null : Math.min(1, keysPerQuery / meanVisible(r.problem.m, r.problem.n, r.causal));
+  const cost: Record<string, number | null> = {
+    scoreEvaluations: c.scoreEvaluations, oracleQueries: c.oracleQueries, groverIterations: c.groverIterations, samples: c.samples, ...c.extra,
+  };
+  return { keysPerQuery, density, cost, paths: r.run.paths };
+}
+
+/** The human line of what a block's swap did (density, and that it equals exact when every visible key was kept). */
+export function swapLine(b: BlockReport): string {
+  const counts = Object.entries(b.cost).filter(([, v]) => v !== null && v > 0).map(([k, v]) => `${k} ${Math.round(v!).toLocaleString('en-US')}`);
+  const density = b.density === null ? 'density n/a (the mechanism does not select keys)'
+    : b.density >= 1 - 1e-9 ? `every visible key attended (${b.keysPerQuery!.toFixed(1)} per query): this block fell back to exact attention (k ≥ n)`
+      : `${b.keysPerQuery!.toFixed(1)} keys per query, density ${b.density.toFixed(3)}`;
+  return `${density}; ${counts.join(', ') || 'no counts'}${b.paths.length ? `; path ${b.paths.join(', ')}` : ''}`;
+}
+
 export function buildReport(
   model: string, method: string, options: Options, outputNames: readonly string[], runs: readonly BlockRun[], swapped: TensorMap, ref: TensorMap,
 ): InferReport {
@@ -88,6 +121,7 @@ export function buildReport(
     name: r.block.name, pattern: r.block.pattern, heads: r.problem.heads / r.problem.batch, batch: r.problem.batch,
     headDim: r.problem.d, m: r.problem.m, n: r.problem.n, causal: r.causal, ms: r.ms,
     fidelity: fidelity(swapped.get(r.block.output)!, ref.get(r.block.output)!, false),
+    ...swapFacts(r),
   }));
   const outputs = outputNames.map((name): OutputReport => {
     const out = swapped.get(name)!, reference = ref.get(name)!;
