@@ -16,7 +16,8 @@
  * Flags: --out DIR (default results/budget-<timestamp>), --lengths L (default 2^16,2^20), --budget B,… (default
  * 64,256,1024,4096), --budget-s S (per-phase time budget, default 60), --prepare-budget-s S (default 120: an HNSW
  * build over 2^16 keys is measured, one over 2^20 — predicted near ten minutes on two cores — is skipped with
- * the reason), --quick (n = 2^10, 2^12, budgets 16, 64: a smoke test).
+ * the reason), --quick (n = 2^10, 2^12, budgets 16, 64: a smoke test), --in RESULTS.json (print the tables of a
+ * saved run again).
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,8 @@ const MAGICPIG = [{ K: 10, L: 150 }, { K: 11, L: 300 }] as const;
 const MAGICPIG_PUBLISHED = 0.02;
 
 interface Args {
+  /** Print the tables of a saved run instead of running (--in RESULTS.json). */
+  readonly input: string | null;
   readonly out: string;
   readonly lengths: string[];
   readonly budgets: string[];
@@ -51,7 +54,7 @@ interface Args {
 function parse(argv: string[]): Args {
   const { values } = parseArgs({
     args: argv, strict: true,
-    options: { out: { type: 'string' }, lengths: { type: 'string' }, budget: { type: 'string' }, 'budget-s': { type: 'string' }, 'prepare-budget-s': { type: 'string' }, quick: { type: 'boolean' } },
+    options: { in: { type: 'string' }, out: { type: 'string' }, lengths: { type: 'string' }, budget: { type: 'string' }, 'budget-s': { type: 'string' }, 'prepare-budget-s': { type: 'string' }, quick: { type: 'boolean' } },
   });
   const quick = values.quick === true;
   const num = (name: string, raw: string | undefined, def: number): number => {
@@ -60,6 +63,7 @@ function parse(argv: string[]): Args {
     return x;
   };
   return {
+    input: values.in ?? null,
     out: values.out ?? timestampDir(resolve('results')).replace(/([^/]+)$/, 'budget-$1'),
     lengths: [values.lengths ?? (quick ? '2^10,2^12' : '2^16,2^20')],
     budgets: [values.budget ?? (quick ? '16,64' : '64,256,1024,4096')],
@@ -78,12 +82,20 @@ function magicpigFile(): string {
   return path;
 }
 
+/** A skip reason in a few words: "prepare ≈ 354s > 120s budget" from the runner's sentence. */
+function shortReason(line: string): string {
+  const why = line.replace(/^budget \d+: (skipped|error) — /, '');
+  const m = /^(prepare|one attend) would take about (\S+) .*over the (\S+) /.exec(why);
+  return m ? `${m[1]} ≈ ${m[2]} > ${m[3]} budget` : why.split(/[;(]/)[0]!.trim();
+}
+
 /** One table cell: the budget reached, "not reached", or why the cells did not run; lsh adds the candidates it scored. */
 function reachCell(r: BudgetReach | undefined, records: readonly BenchRecord[]): string {
   if (!r) return '–';
   if (r.budget === null) {
-    if (r.swept.length) return `not reached (≤ ${r.swept.at(-1)})`;
-    return `not run: ${r.notRun[0]?.replace(/^budget \d+: /, '') ?? 'no cells'}`;
+    const skipped = r.notRun.map((x) => /^budget (\d+)/.exec(x)?.[1]).filter((x) => x !== undefined);
+    if (r.swept.length) return `not reached (≤ ${r.swept.at(-1)}${skipped.length ? `; ${skipped.join(', ')} not run` : ''})`;
+    return `not run: ${shortReason(r.notRun[0] ?? 'no cells')}`;
   }
   const rec = records.find((x): x is OkRecord => x.status === 'ok' && x.budget === r.budget && x.workload === r.workload && x.n === r.n && x.variant === `${r.base}[budget=${r.budget}]`);
   const scored = rec && r.method === 'lsh' && rec.cost.scoreEvaluations !== null ? ` (scored ${Math.round(rec.cost.scoreEvaluations / rec.m)})` : '';
@@ -115,8 +127,19 @@ function magicpigTable(records: readonly BenchRecord[]): string {
   return `MagicPIG's published configurations (lsh mode=sample; compute fraction = keys scored / n):\n${table(['variant', 'workload', 'n', 'compute fraction', 'published', 'relL2', 'accuracy'], rows)}`;
 }
 
+function tables(records: readonly BenchRecord[], ns: readonly number[]): string[] {
+  return [reachTable(records, ns), magicpigTable(records), baselineTable(records)];
+}
+
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
+  if (args.input) {
+    const { loadResults } = await import('./render.ts');
+    const doc = loadResults(args.input);
+    console.log(`bench:budget tables of ${args.input} (${doc.meta.argv.join(' ')}; ${doc.records.length} cells, ${((doc.meta.durationMs ?? 0) / 1000).toFixed(0)} s)\n`);
+    console.log(tables(doc.records, doc.meta.config.lengths).join('\n\n'));
+    return;
+  }
   const paths = outputPaths(args.out);
   if (existsSync(paths.json)) throw new QattnError(`${paths.dir} already holds results: choose another --out`);
   const argv = ['--workloads', WORKLOADS.join(','), '--lengths', ...args.lengths, '--budget', ...args.budgets];
@@ -143,7 +166,7 @@ async function main(): Promise<void> {
   writeResults(paths, buildDoc(finishMeta(meta, t0), records, config.fitMinN), true);
   const { renderAll } = await import('./render.ts');
   const { report } = await renderAll(paths.json, paths.dir);
-  const parts = [reachTable(records, ns), magicpigTable(records), baselineTable(records)];
+  const parts = tables(records, ns);
   parts.push(`${records.length} cells in ${((performance.now() - t0) / 1000).toFixed(0)} s; peak RSS ${formatBytes(maxRssBytes())}; results ${paths.json}, charts ${report}`);
   console.log(`\n${parts.join('\n\n')}`);
 }

@@ -48,6 +48,10 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'swap the attention of an ONNX model (default: USE-lite) for a mechanism and report the output change',
     load: async () => (await import('./infer.ts')).inferCommand,
   },
+  eval: {
+    summary: 'bits/byte of the shipped byte-level GPT-2 with its attention swapped, against the unmodified model, and a copy task',
+    load: async () => (await import('./eval.ts')).evalCommand,
+  },
 };
 
 export function usage(): string {

@@ -115,6 +115,8 @@ export interface SwapOptions {
   readonly seed: number;
   /** Called for each block with its problem, before its heads run (capture). */
   readonly onBlock?: (b: AttentionBlock, p: HeadsProblem) => HeadHook | undefined;
+  /** Indices (graph order) of the blocks to swap; the others run unmodified inside onnxruntime. Default: all. */
+  readonly layers?: readonly number[];
 }
 
 export interface BlockRun {
@@ -130,7 +132,8 @@ export interface BlockRun {
 export async function runSwapped(im: InferModel, feeds: TensorMap, opts: SwapOptions): Promise<{ tensors: TensorMap; blocks: BlockRun[] }> {
   const store: TensorMap = new Map(feeds);
   const runs: BlockRun[] = [];
-  const stages = planStages(im.index, im.blocks);
+  const chosen = opts.layers ? im.blocks.filter((_, i) => opts.layers!.includes(i)) : im.blocks;
+  const stages = planStages(im.index, chosen);
   for (let j = 0; j < stages.length; j++) {
     const st = stages[j]!;
     if (st.nodes.length && st.outputs.length) {

@@ -1,0 +1,153 @@
+/**
+ * `qattn eval`: downstream quality of swapped attention on a trained causal LM — bits/byte of next-byte
+ * prediction of gpt2-bytes on its validation text (or a user's file), the unmodified model as the baseline in the
+ * same run, per block what each mechanism did, and the induction copy task (infer/eval.ts).
+ */
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import { QattnError } from '../core/errors.ts';
+import { ensureDir } from '../core/fs-safe.ts';
+import { getMechanism } from '../attention/registry.ts';
+import { optVariants, readVariantsFile } from '../bench/variants.ts';
+import { formatMs, table } from '../bench/format.ts';
+import { copyWindow, corpusWindows, evaluate, type EvalVariant, type SetEval } from '../infer/eval.ts';
+import { loadInferModel } from '../infer/model.ts';
+import { resolveModel } from '../infer/models.ts';
+import { HELP_FLAG, intFlag, parseFlags, type CliIo } from './args.ts';
+
+/**
+ * The default suite: exact swapped in (it must equal the unmodified model), topk-exact at three k, grover-topk
+ * at k = 32 noiseless and under one hardware profile's noise, and every other mechanism at its defaults.
+ */
+export const DEFAULT_SUITE: readonly string[] = [
+  'exact', 'topk-exact.k=8', 'topk-exact.k=32', 'topk-exact.k=128', 'grover-topk.k=32', 'grover-topk.k=32,hardware=superconducting',
+  'lsh', 'performer', 'l2-sampling', 'dequantized-topk', 'ann-topk',
+];
+
+export const EVAL_USAGE = `usage: qattn eval [--model gpt2-bytes] [--attention a,b,…] [--opt m.key=v[,v…] …] [--variants FILE] [flags]
+
+Bits per byte of next-byte prediction of a byte-level causal LM with its attention blocks replaced by qattn
+mechanisms, against the unmodified model (exact attention in onnxruntime) on the same windows, and the
+induction copy task. Without --attention or --variants the default suite runs:
+  ${DEFAULT_SUITE.join(', ')}
+
+  --model M           gpt2-bytes (default; shipped in models/) or a path to a byte-level causal LM .onnx
+  --attention a,b,…   mechanisms (see \`qattn list\`); each at its defaults unless --opt sets it
+  --opt m.key=v       option of mechanism m; a comma list runs one labelled variant per value; repeatable
+  --variants FILE     a JSON array of configured variants, [{"label"?, "method", "options"?}]
+  --corpus C,…        typescript, fortunes (the validation bytes of the model's two corpora; default both) or a file
+  --windows W         windows per corpus (default 16), consecutive from the corpus's first byte
+  --window-bytes T    bytes per window, ≤ 1024 (default 1024)
+  --copy L            the copy task: L random printable bytes written twice, scored on the second copy (default
+                        256; 0: skip it)
+  --copy-windows C    copy-task windows, seeds S … S+C−1 (default 4)
+  --layers 0,2        swap only these attention blocks (graph order); the others stay unmodified
+  --seed S            seed of randomized mechanisms and the copy task (default 0)
+  --json              print the results as one JSON document
+  --out DIR           also write DIR/eval.json`;
+
+const FLAGS = {
+  model: { type: 'string' }, attention: { type: 'string', multiple: true }, opt: { type: 'string', multiple: true }, variants: { type: 'string' },
+  corpus: { type: 'string' }, windows: { type: 'string' }, 'window-bytes': { type: 'string' }, copy: { type: 'string' }, 'copy-windows': { type: 'string' },
+  layers: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' }, ...HELP_FLAG,
+} as const;
+
+/** `--opt m.key=value` pairs grouped by mechanism. */
+function optsByMethod(raw: readonly string[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const p of raw) {
+    const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(p);
+    if (!m) throw new QattnError(`--opt expects method.key=value, got '${p}'`);
+    out.set(m[1]!, { ...(out.get(m[1]!) ?? {}), [m[2]!]: m[3]! });
+  }
+  return out;
+}
+
+/** The suite entry `grover-topk.k=32,hardware=superconducting` as (method, options). */
+function suiteEntry(entry: string): EvalVariant {
+  const dot = entry.indexOf('.');
+  const method = dot < 0 ? entry : entry.slice(0, dot);
+  const pairs = dot < 0 ? [] : entry.slice(dot + 1).split(',').map((kv) => kv.split('=') as [string, string]);
+  const options = Object.fromEntries(pairs);
+  const label = pairs.length ? `${method}[${pairs.map(([k, v]) => `${k}=${v}`).join(',')}]` : method;
+  const [spec] = optVariants(getMechanism(method), options);
+  return { label, method, options: spec!.given };
+}
+
+function variantsOf(f: ReturnType<typeof parseFlags<typeof FLAGS>>): EvalVariant[] {
+  const opts = optsByMethod(f.opt ?? []);
+  const names = (f.attention ?? []).flatMap((a) => a.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+  for (const target of opts.keys()) if (!names.includes(target)) throw new QattnError(`--opt for ${target}, which is not among --attention`);
+  const fromFile = f.variants === undefined ? [] : readVariantsFile(f.variants).map((v) => ({ label: v.label, method: v.mech.name, options: v.given }));
+  if (!names.length && !fromFile.length) return DEFAULT_SUITE.map(suiteEntry);
+  const listed = names.flatMap((name) => optVariants(getMechanism(name), opts.get(name)).map((v) => ({ label: v.label, method: name, options: v.given })));
+  const all = [...listed, ...fromFile];
+  const labels = all.map((v) => v.label);
+  const dup = labels.find((l, i) => labels.indexOf(l) !== i);
+  if (dup) throw new QattnError(`two variants are both labelled '${dup}'`);
+  return all;
+}
+
+function parseLayers(raw: string | undefined, blocks: number): number[] | null {
+  if (raw === undefined) return null;
+  const layers = raw.split(',').map((x) => x.trim()).filter((x) => x !== '').map(Number);
+  if (!layers.length || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= blocks)) {
+    throw new QattnError(`--layers must list block indices in [0, ${blocks - 1}] (the model has ${blocks} attention blocks), got '${raw}'`);
+  }
+  return [...new Set(layers)].sort((a, b) => a - b);
+}
+
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+const signed = (x: number): string => (x >= 0 ? `+${x.toFixed(3)}` : x.toFixed(3));
+
+function setTable(title: string, s: SetEval): string {
+  const rows = [['unmodified model (exact, onnxruntime)', f3(s.exactBitsPerByte), '—', '—', '—', '—'],
+    ...s.variants.map((v) => {
+      const densities = v.blocks.map((b) => (b.density === null ? '–' : b.density.toFixed(2)));
+      return [v.label, f3(v.bitsPerByte), signed(v.delta), v.kl.toExponential(2), densities.join(' / '), formatMs(v.ms)];
+    })];
+  const scored = s.windows.reduce((a, w) => a + w.scored, 0);
+  return `${title}: ${s.source}; ${s.windows.length} windows, ${scored} bytes scored\n` +
+    table(['attention', 'bits/byte', 'Δ vs exact', 'KL (nats/byte)', 'density per swapped block', 'time'], rows);
+}
+
+export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
+  const f = parseFlags('eval', argv, FLAGS);
+  if (f.help) {
+    io.out(EVAL_USAGE);
+    return 0;
+  }
+  const variants = variantsOf(f);
+  const windows = intFlag('windows', f.windows, 1, 4096) ?? 16;
+  const size = intFlag('window-bytes', f['window-bytes'], 2, 1024) ?? 1024;
+  const copy = intFlag('copy', f.copy, 0, 512) ?? 256;
+  const copyWindows = intFlag('copy-windows', f['copy-windows'], 1, 256) ?? 4;
+  const seed = intFlag('seed', f.seed, 0, 0xffffffff) ?? 0;
+  const corpora = (f.corpus ?? 'typescript,fortunes').split(',').map((c) => c.trim()).filter((c) => c !== '');
+  if (!corpora.length) throw new QattnError('--corpus needs at least one corpus');
+  const sets = corpora.map((c) => ({ name: c, windows: corpusWindows(c, windows, size) }));
+  if (copy > 0) sets.push({ name: 'copy', windows: Array.from({ length: copyWindows }, (_, i) => copyWindow(copy, seed + i)) });
+  if (f.out) ensureDir(f.out, 'output directory');
+  const resolved = resolveModel(f.model ?? 'gpt2-bytes');
+  const im = await loadInferModel(resolved.path);
+  const layers = parseLayers(f.layers, im.blocks.length);
+  const t0 = performance.now();
+  const results: Array<{ name: string; result: SetEval }> = [];
+  for (const s of sets) {
+    const result = await evaluate(im, s.windows, variants, layers, seed, (done, total, what) => {
+      if (!f.json || process.stderr.isTTY) io.err(`[${s.name} ${done}/${total}] ${what}`);
+    });
+    results.push({ name: s.name, result });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const doc = { model: resolved.path, layers, seed, windowBytes: size, seconds, sets: results };
+  if (f.out) writeFileAtomic(join(f.out, 'eval.json'), `${JSON.stringify(doc, null, 1)}\n`);
+  if (f.json) io.out(JSON.stringify(doc));
+  else {
+    const swapped = layers ? `blocks ${layers.join(', ')} swapped` : `all ${im.blocks.length} attention blocks swapped`;
+    io.out(`qattn eval: ${resolved.name ?? resolved.path}, ${swapped}; bits/byte of next-byte prediction (lower is better), baseline the unmodified model on the same windows\n`);
+    for (const { name, result } of results) io.out(`${setTable(name === 'copy' ? 'copy task (second copy scored)' : name, result)}\n`);
+    io.out(`${results.reduce((a, r) => a + r.result.windows.length, 0)} windows × ${variants.length + 1} models in ${seconds.toFixed(0)} s${f.out ? `; wrote ${join(f.out, 'eval.json')}` : ''}`);
+  }
+  return 0;
+}

@@ -1,0 +1,194 @@
+/**
+ * Downstream quality of a swapped attention mechanism (`qattn eval`): bits per byte of next-byte prediction of a
+ * byte-level causal LM (models/gpt2-bytes) over windows of text, with the unmodified model — exact attention as
+ * onnxruntime computes it — as the baseline in the same run, and per block what the mechanism did (keys per
+ * query, density, output error against the unmodified block). bits/byte at position t is −log₂ of the
+ * probability the model gave byte t from positions < t; a window's figure is the mean over its scored positions.
+ *
+ * The induction copy task: a random printable string of length L written twice in one window; the second copy
+ * (positions L + 1 … 2L − 1) can be predicted only by attending about L positions back, so it is the model-level
+ * counterpart of a retrieval task (Olsson et al. 2022, "In-context learning and induction heads").
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { QattnError } from '../core/errors.ts';
+import { createRng } from '../core/rng.ts';
+import type { OptionValue } from '../attention/types.ts';
+import { runReference, runSwapped, type TensorMap } from './execute.ts';
+import type { InferModel } from './model.ts';
+import { gpt2BytesDir } from './models.ts';
+import { fidelity } from './report.ts';
+import { asFloat32 } from './tensors.ts';
+
+/** The shipped validation corpora (models/gpt2-bytes/README.md: the bytes after floor(0.95 · length)). */
+export const CORPORA = {
+  typescript: { file: 'typescript-lib.validation.d.ts', what: 'TypeScript lib .d.ts, validation bytes [2,983,800, 3,140,843)' },
+  fortunes: { file: 'fortunes.validation.txt', what: 'English (Debian fortunes), validation bytes [2,447,840, 2,576,674)' },
+} as const;
+export type CorpusName = keyof typeof CORPORA;
+
+/** One scored window: its bytes, where they came from, and the first position scored. */
+export interface EvalWindow {
+  readonly source: string;
+  /** Byte offset in the source (null for generated text). */
+  readonly offset: number | null;
+  readonly bytes: Uint8Array;
+  /** Positions scoreFrom … length − 1 are scored (each predicted from the positions before it). */
+  readonly scoreFrom: number;
+}
+
+/** A corpus's text: a shipped validation set by name, or a user's file. */
+export function corpusBytes(corpus: string): { source: string; bytes: Uint8Array } {
+  if (corpus in CORPORA) {
+    const c = CORPORA[corpus as CorpusName];
+    return { source: `${corpus} (${c.what})`, bytes: readFileSync(join(gpt2BytesDir(), c.file)) };
+  }
+  try {
+    return { source: corpus, bytes: readFileSync(corpus) };
+  } catch (e) {
+    throw new QattnError(`--corpus ${corpus}: not fortunes or typescript, and cannot read it as a file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+/** `count` consecutive windows of `size` bytes from the start of a corpus (so the bytes used are [0, count·size)). */
+export function corpusWindows(corpus: string, count: number, size: number): EvalWindow[] {
+  const { source, bytes } = corpusBytes(corpus);
+  if (bytes.length < count * size) {
+    throw new QattnError(`--corpus ${corpus} has ${bytes.length} bytes, fewer than --windows ${count} × --window-bytes ${size}`);
+  }
+  return Array.from({ length: count }, (_, i) => ({ source, offset: i * size, bytes: bytes.subarray(i * size, (i + 1) * size), scoreFrom: 1 }));
+}
+
+/** The copy task's window: L random printable bytes (0x20–0x7e, seeded), then the same L again; scored on the second copy. */
+export function copyWindow(length: number, seed: number): EvalWindow {
+  if (!(Number.isInteger(length) && length >= 2 && length <= 512)) throw new QattnError(`the copy task's length must be an integer in [2, 512], got ${length}`);
+  const rng = createRng(seed);
+  const half = Uint8Array.from({ length }, () => 0x20 + rng.int(0x7f - 0x20));
+  const bytes = new Uint8Array(2 * length);
+  bytes.set(half, 0);
+  bytes.set(half, length);
+  return { source: `copy task: ${length} random printable bytes twice (seed ${seed})`, offset: null, bytes, scoreFrom: length + 1 };
+}
+
+/** Mean bits per byte over positions scoreFrom … T − 1 of logits [1, T, 256]: −log₂ softmax(logits[t − 1])[byte t]. */
+export function bitsPerByte(logits: Float32Array, bytes: Uint8Array, scoreFrom: number): number {
+  const V = 256;
+  let total = 0;
+  for (let t = scoreFrom; t < bytes.length; t++) {
+    const row = (t - 1) * V;
+    let mx = -Infinity;
+    for (let j = 0; j < V; j++) mx = Math.max(mx, logits[row + j]!);
+    let z = 0;
+    for (let j = 0; j < V; j++) z += Math.exp(logits[row + j]! - mx);
+    total += (Math.log(z) + mx - logits[row + bytes[t]!]!) / Math.LN2;
+  }
+  return total / (bytes.length - scoreFrom);
+}
+
+function feeds(w: EvalWindow): TensorMap {
+  const T = w.bytes.length;
+  return new Map([
+    ['input_ids', { type: 'int64', dims: [1, T], data: BigInt64Array.from(w.bytes, (b) => BigInt(b)) }],
+    ['attention_mask', { type: 'int64', dims: [1, T], data: new BigInt64Array(T).fill(1n) }],
+  ]);
+}
+
+export interface EvalVariant {
+  readonly label: string;
+  readonly method: string;
+  readonly options: Readonly<Record<string, OptionValue>>;
+}
+
+/** What one variant did in one block over the windows (means). */
+export interface BlockEval {
+  readonly block: number;
+  readonly name: string;
+  /** Keys attended per query ÷ keys visible (1: every key, the block computed exact attention); null if not reported. */
+  readonly density: number | null;
+  /** relL2 of the block's output against the unmodified model's, on the same window. */
+  readonly relL2: number;
+}
+
+export interface VariantEval {
+  readonly label: string;
+  readonly method: string;
+  readonly options: Readonly<Record<string, OptionValue>>;
+  /** Mean over windows of bits/byte. */
+  readonly bitsPerByte: number;
+  /** bitsPerByte − the unmodified model's, on the same windows. */
+  readonly delta: number;
+  readonly perWindow: readonly number[];
+  /** Mean over windows of KL(unmodified ‖ swapped) of the next-byte distributions, nats per position. */
+  readonly kl: number;
+  readonly blocks: readonly BlockEval[];
+  /** Wall time of the swapped runs, all windows, milliseconds (the simulator's, for quantum mechanisms). */
+  readonly ms: number;
+}
+
+export interface SetEval {
+  readonly source: string;
+  readonly windows: readonly { readonly offset: number | null; readonly bytes: number; readonly scored: number }[];
+  /** The unmodified model (exact attention in onnxruntime): the baseline. */
+  readonly exactBitsPerByte: number;
+  readonly exactPerWindow: readonly number[];
+  readonly variants: readonly VariantEval[];
+}
+
+export interface EvalProgress {
+  (done: number, total: number, what: string): void;
+}
+
+/**
+ * Every variant on every window: the unmodified model once per window, then each variant with the chosen
+ * layers swapped (all when `layers` is null).
+ */
+export async function evaluate(im: InferModel, windows: readonly EvalWindow[], variants: readonly EvalVariant[], layers: readonly number[] | null, seed: number, progress?: EvalProgress): Promise<SetEval> {
+  const exact: number[] = [];
+  const per = variants.map(() => ({ bpb: [] as number[], kl: [] as number[], ms: 0, blocks: new Map<number, { name: string; density: number[]; relL2: number[] }>() }));
+  const total = windows.length * (variants.length + 1);
+  let done = 0;
+  for (const w of windows) {
+    const f = feeds(w);
+    const ref = await runReference(im, f);
+    const refLogits = asFloat32(ref.get('logits')!, 'logits');
+    exact.push(bitsPerByte(refLogits, w.bytes, w.scoreFrom));
+    progress?.(++done, total, `unmodified model, window at ${w.offset ?? 'copy'}`);
+    for (let v = 0; v < variants.length; v++) {
+      const variant = variants[v]!;
+      const t0 = performance.now();
+      const { tensors, blocks } = await runSwapped(im, f, { method: variant.method, options: variant.options, seed, ...(layers ? { layers } : {}) });
+      const acc = per[v]!;
+      acc.ms += performance.now() - t0;
+      const logits = asFloat32(tensors.get('logits')!, 'logits');
+      acc.bpb.push(bitsPerByte(logits, w.bytes, w.scoreFrom));
+      acc.kl.push(fidelity(tensors.get('logits')!, ref.get('logits')!, true).kl ?? NaN);
+      for (const r of blocks) {
+        const index = im.blocks.indexOf(r.block);
+        const b = acc.blocks.get(index) ?? { name: r.block.name, density: [], relL2: [] };
+        const visible = r.causal ? r.problem.n - r.problem.m + (r.problem.m + 1) / 2 : r.problem.n;
+        if (r.run.cost.selectedPerQuery !== null) b.density.push(Math.min(1, r.run.cost.selectedPerQuery / visible));
+        b.relL2.push(fidelity(tensors.get(r.block.output)!, ref.get(r.block.output)!, false).relL2);
+        acc.blocks.set(index, b);
+      }
+      progress?.(++done, total, `${variant.label}, window at ${w.offset ?? 'copy'}`);
+    }
+  }
+  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const exactBitsPerByte = mean(exact);
+  return {
+    source: windows[0]?.source ?? '',
+    windows: windows.map((w) => ({ offset: w.offset, bytes: w.bytes.length, scored: w.bytes.length - w.scoreFrom })),
+    exactBitsPerByte, exactPerWindow: exact,
+    variants: variants.map((variant, v) => {
+      const acc = per[v]!;
+      const bpb = mean(acc.bpb);
+      return {
+        label: variant.label, method: variant.method, options: variant.options, bitsPerByte: bpb, delta: bpb - exactBitsPerByte, perWindow: acc.bpb,
+        kl: mean(acc.kl), ms: acc.ms,
+        blocks: [...acc.blocks].sort((a, b) => a[0] - b[0]).map(([block, b]) => ({
+          block, name: b.name, density: b.density.length ? mean(b.density) : null, relL2: mean(b.relL2),
+        })),
+      };
+    }),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The shipped byte-level GPT-2 (models/gpt2-bytes) and `qattn eval` (infer/eval.ts): exact attention swapped in
+ * reproduces the unmodified model's logits; bits/byte equals a direct computation from the logits; --layers swaps
+ * only the blocks named; the copy task's window and scoring on known cases; the CLI's errors are one line.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { runReference, runSwapped, type TensorMap } from '../infer/execute.ts';
+import { bitsPerByte, copyWindow, corpusWindows, evaluate } from '../infer/eval.ts';
+import { loadInferModel } from '../infer/model.ts';
+import { gpt2BytesDir, resolveModel } from '../infer/models.ts';
+import { asFloat32 } from '../infer/tensors.ts';
+import { runCli } from './helpers/cli.ts';
+
+const model = loadInferModel(resolveModel('gpt2-bytes').path);
+
+function feeds(bytes: Uint8Array): TensorMap {
+  return new Map([
+    ['input_ids', { type: 'int64', dims: [1, bytes.length], data: BigInt64Array.from(bytes, (b) => BigInt(b)) }],
+    ['attention_mask', { type: 'int64', dims: [1, bytes.length], data: new BigInt64Array(bytes.length).fill(1n) }],
+  ]);
+}
+
+test('the shipped model is the one its README names, with 4 causal attention blocks of 4 heads × 64', async () => {
+  const bytes = readFileSync(`${gpt2BytesDir()}/model.onnx`);
+  assert.equal(createHash('sha256').update(bytes).digest('hex'), '8da3c9826abdcb37474c6b6bd5e1e788338b96669930104ab931a58e220fabf6');
+  assert.equal((await model).blocks.length, 4);
+});
+
+test('exact attention swapped into every block reproduces the unmodified logits (max abs ≤ 1e-4)', async () => {
+  const im = await model;
+  const [w] = corpusWindows('typescript', 1, 256);
+  const ref = asFloat32((await runReference(im, feeds(w!.bytes))).get('logits')!, 'logits');
+  const { tensors, blocks } = await runSwapped(im, feeds(w!.bytes), { method: 'exact', options: {}, seed: 0 });
+  assert.equal(blocks.length, 4);
+  const out = asFloat32(tensors.get('logits')!, 'logits');
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(out[i]! - ref[i]!));
+  assert.ok(worst <= 1e-4, `max abs ${worst}`);
+});
+
+test('bits/byte of the unmodified model equals a direct float64 computation from its logits', async () => {
+  const im = await model;
+  const [w] = corpusWindows('fortunes', 1, 128);
+  const logits = asFloat32((await runReference(im, feeds(w!.bytes))).get('logits')!, 'logits');
+  let direct = 0;
+  for (let t = 1; t < 128; t++) {
+    const row = Array.from(logits.subarray((t - 1) * 256, t * 256));
+    const z = row.reduce((s, x) => s + Math.exp(x), 0);
+    direct += -Math.log2(Math.exp(row[w!.bytes[t]!]!) / z);
+  }
+  direct /= 127;
+  assert.ok(Math.abs(bitsPerByte(logits, w!.bytes, 1) - direct) < 1e-9, `${bitsPerByte(logits, w!.bytes, 1)} vs ${direct}`);
+  assert.ok(direct > 0.3 && direct < 4, `a trained model on English: ${direct} bits/byte`);
+});
+
+test('--layers swaps only the named blocks; the others stay unmodified inside onnxruntime', async () => {
+  const im = await model;
+  const [w] = corpusWindows('typescript', 1, 64);
+  const { blocks } = await runSwapped(im, feeds(w!.bytes), { method: 'topk-exact', options: { k: 4 }, seed: 0, layers: [0, 2] });
+  assert.deepEqual(blocks.map((b) => im.blocks.indexOf(b.block)), [0, 2]);
+  const r = await evaluate(im, [w!], [{ label: 'topk-exact[k=4]', method: 'topk-exact', options: { k: 4 } }], [1], 0);
+  assert.deepEqual(r.variants[0]!.blocks.map((b) => b.block), [1]);
+  assert.ok(r.variants[0]!.blocks[0]!.density! < 1, 'k = 4 of up to 64 keys');
+});
+
+test('the copy task: L random printable bytes twice, scored on the second copy from position L + 1', () => {
+  const w = copyWindow(8, 5);
+  assert.equal(w.bytes.length, 16);
+  assert.deepEqual([...w.bytes.subarray(0, 8)], [...w.bytes.subarray(8)]);
+  assert.ok([...w.bytes].every((b) => b >= 0x20 && b < 0x7f));
+  assert.equal(w.scoreFrom, 9);
+  assert.deepEqual(copyWindow(8, 5).bytes, w.bytes, 'seeded');
+  // Known case: logits that put probability 1/2 on the right byte at every scored position give 1 bit/byte.
+  const logits = new Float32Array(16 * 256).fill(-1e9);
+  for (let t = 1; t < 16; t++) {
+    logits[(t - 1) * 256 + w.bytes[t]!] = 0;
+    logits[(t - 1) * 256 + ((w.bytes[t]! + 1) % 256)] = 0;
+  }
+  assert.ok(Math.abs(bitsPerByte(logits, w.bytes, w.scoreFrom) - 1) < 1e-9);
+});
+
+test('qattn eval: bad flags are one clear line and exit 2', async () => {
+  for (const [args, re] of [
+    [['--corpus', '/nonexistent/file.txt'], /--corpus \/nonexistent\/file.txt: not fortunes or typescript/],
+    [['--attention', 'nope'], /unknown/],
+    [['--layers', '7', '--attention', 'exact', '--windows', '1', '--window-bytes', '16', '--copy', '0'], /--layers must list block indices in \[0, 3\]/],
+    [['--window-bytes', '2048'], /--window-bytes must be in \[2, 1024\]/],
+    [['--windows', '200', '--corpus', 'fortunes'], /fewer than --windows 200/],
+  ] as const) {
+    const r = await runCli('eval', ...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.err.length, 1, r.err.join('\n'));
+    assert.match(r.err[0]!, re);
+  }
+});
