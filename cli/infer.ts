@@ -103,8 +103,10 @@ export async function inferCommand(argv: string[], io: CliIo): Promise<number> {
   const feeds = readFeeds(f.feed ?? []);
   checkFeedNames(feeds, inputs);
   const texts = f.text ?? [];
-  const tokens = resolved.tokenizer === 'bytes' ? texts.map((t) => byteTokens(t, resolved.maxTokens)) : await tokenize(path, texts);
-  if (texts.length) for (const [k, v] of textFeeds(tokens, inputs)) if (!feeds.has(k)) feeds.set(k, v);
+  if (texts.length) {
+    const tokens = resolved.tokenizer === 'bytes' ? texts.map((t) => byteTokens(t, resolved.maxTokens)) : await tokenize(path, texts);
+    for (const [k, v] of textFeeds(tokens, inputs)) if (!feeds.has(k)) feeds.set(k, v);
+  }
   if (!feeds.size) throw new QattnError('give the model inputs: --text "…" or --feed NAME=FILE.npy (see qattn infer --help)');
   const r = await infer({ model: im, feeds, method, options: given, seed, ...(f.capture ? { capture: f.capture } : {}) });
   const first = r.swapped.get(r.report.outputs[0]?.name ?? '');

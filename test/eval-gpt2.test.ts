@@ -96,3 +96,19 @@ test('qattn eval: bad flags are one clear line and exit 2', async () => {
     assert.match(r.err[0]!, re);
   }
 });
+
+test('qattn infer --model gpt2-bytes --text: UTF-8 bytes in, and every block says what the swap did', async () => {
+  const all = await runCli('infer', '--model', 'gpt2-bytes', '--attention', 'topk-exact', '--opt', 'k=64', '--text', 'const x = 1;');
+  assert.equal(all.code, 0, all.err.join('\n'));
+  const fell = all.out.filter((l) => /fell back to exact attention \(k ≥ n\)/.test(l));
+  assert.equal(fell.length, 4, 'k = 64 ≥ the 12 bytes: every block is exact, and says so');
+  const sparse = await runCli('infer', '--model', 'gpt2-bytes', '--attention', 'topk-exact', '--opt', 'k=2', '--text', 'const x = 1;', '--json');
+  const report = JSON.parse(sparse.out[0]!) as { blocks: Array<{ density: number; keysPerQuery: number; cost: Record<string, number | null> }> };
+  assert.equal(report.blocks.length, 4);
+  for (const b of report.blocks) {
+    // Causal over 12 positions: query i sees i + 1 keys and keeps min(2, i + 1): (1 + 11·2)/12 per query.
+    assert.ok(Math.abs(b.keysPerQuery - 23 / 12) < 1e-9, String(b.keysPerQuery));
+    assert.ok(Math.abs(b.density - (23 / 12) / 6.5) < 1e-9, String(b.density));
+    assert.ok((b.cost['scoreEvaluations'] ?? 0) > 0);
+  }
+});
