@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { QattnError } from '../core/errors.ts';
 import { createRng } from '../core/rng.ts';
 import type { OptionValue } from '../attention/types.ts';
-import { runReference, runSwapped, type TensorMap } from './execute.ts';
+import { runReference, runSwapped, SessionCache, type TensorMap } from './execute.ts';
 import type { InferModel } from './model.ts';
 import { gpt2BytesDir } from './models.ts';
 import { fidelity } from './report.ts';
@@ -147,31 +147,36 @@ export async function evaluate(im: InferModel, windows: readonly EvalWindow[], v
   const per = variants.map(() => ({ bpb: [] as number[], kl: [] as number[], ms: 0, blocks: new Map<number, { name: string; density: number[]; relL2: number[] }>() }));
   const total = windows.length * (variants.length + 1);
   let done = 0;
-  for (const w of windows) {
-    const f = feeds(w);
-    const ref = await runReference(im, f);
-    const refLogits = asFloat32(ref.get('logits')!, 'logits');
-    exact.push(bitsPerByte(refLogits, w.bytes, w.scoreFrom));
-    progress?.(++done, total, `unmodified model, window at ${w.offset ?? 'copy'}`);
-    for (let v = 0; v < variants.length; v++) {
-      const variant = variants[v]!;
-      const t0 = performance.now();
-      const { tensors, blocks } = await runSwapped(im, f, { method: variant.method, options: variant.options, seed, ...(layers ? { layers } : {}) });
-      const acc = per[v]!;
-      acc.ms += performance.now() - t0;
-      const logits = asFloat32(tensors.get('logits')!, 'logits');
-      acc.bpb.push(bitsPerByte(logits, w.bytes, w.scoreFrom));
-      acc.kl.push(fidelity(tensors.get('logits')!, ref.get('logits')!, true).kl ?? NaN);
-      for (const r of blocks) {
-        const index = im.blocks.indexOf(r.block);
-        const b = acc.blocks.get(index) ?? { name: r.block.name, density: [], relL2: [] };
-        const visible = r.causal ? r.problem.n - r.problem.m + (r.problem.m + 1) / 2 : r.problem.n;
-        if (r.run.cost.selectedPerQuery !== null) b.density.push(Math.min(1, r.run.cost.selectedPerQuery / visible));
-        b.relL2.push(fidelity(tensors.get(r.block.output)!, ref.get(r.block.output)!, false).relL2);
-        acc.blocks.set(index, b);
+  const sessions = new SessionCache();
+  try {
+    for (const w of windows) {
+      const f = feeds(w);
+      const ref = await runReference(im, f, sessions);
+      const refLogits = asFloat32(ref.get('logits')!, 'logits');
+      exact.push(bitsPerByte(refLogits, w.bytes, w.scoreFrom));
+      progress?.(++done, total, `unmodified model, window at ${w.offset ?? 'copy'}`);
+      for (let v = 0; v < variants.length; v++) {
+        const variant = variants[v]!;
+        const t0 = performance.now();
+        const { tensors, blocks } = await runSwapped(im, f, { method: variant.method, options: variant.options, seed, sessions, ...(layers ? { layers } : {}) });
+        const acc = per[v]!;
+        acc.ms += performance.now() - t0;
+        const logits = asFloat32(tensors.get('logits')!, 'logits');
+        acc.bpb.push(bitsPerByte(logits, w.bytes, w.scoreFrom));
+        acc.kl.push(fidelity(tensors.get('logits')!, ref.get('logits')!, true).kl ?? NaN);
+        for (const r of blocks) {
+          const index = im.blocks.indexOf(r.block);
+          const b = acc.blocks.get(index) ?? { name: r.block.name, density: [], relL2: [] };
+          const visible = r.causal ? r.problem.n - r.problem.m + (r.problem.m + 1) / 2 : r.problem.n;
+          if (r.run.cost.selectedPerQuery !== null) b.density.push(Math.min(1, r.run.cost.selectedPerQuery / visible));
+          b.relL2.push(fidelity(tensors.get(r.block.output)!, ref.get(r.block.output)!, false).relL2);
+          acc.blocks.set(index, b);
+        }
+        progress?.(++done, total, `${variant.label}, window at ${w.offset ?? 'copy'}`);
       }
-      progress?.(++done, total, `${variant.label}, window at ${w.offset ?? 'copy'}`);
     }
+  } finally {
+    await sessions.release();
   }
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const exactBitsPerByte = mean(exact);

@@ -64,18 +64,43 @@ async function runSession(s: Ort.InferenceSession, feeds: TensorMap, names: read
   return new Map(names.map((x) => [x, fromOrt(r[x] as Ort.Tensor)]));
 }
 
+/**
+ * Sessions kept across runs of one model (`qattn eval` runs the same stages for every window and mechanism:
+ * building a session from a 14 MB model each time took about as long as the swapped attention itself). Opt-in:
+ * `SessionCache`, released by its owner; without one every session is released after its run.
+ */
+export class SessionCache {
+  readonly #sessions = new Map<string, Promise<Ort.InferenceSession>>();
+  get(key: string, make: () => Promise<Ort.InferenceSession>): Promise<Ort.InferenceSession> {
+    let s = this.#sessions.get(key);
+    if (!s) this.#sessions.set(key, (s = make()));
+    return s;
+  }
+  async release(): Promise<void> {
+    const all = [...this.#sessions.values()];
+    this.#sessions.clear();
+    for (const s of all) await (await s).release();
+  }
+}
+
+/** Runs `run` on a session from `cache` (kept) or a fresh one (released after). */
+async function withSession<T>(cache: SessionCache | undefined, key: string, make: () => Promise<Ort.InferenceSession>, run: (s: Ort.InferenceSession) => Promise<T>): Promise<T> {
+  if (cache) return run(await cache.get(key, make));
+  const s = await make();
+  try {
+    return await run(s);
+  } finally {
+    await s.release();
+  }
+}
+
 /** Runs the unmodified model; returns its outputs and each block's output. */
-export async function runReference(im: InferModel, feeds: TensorMap): Promise<TensorMap> {
+export async function runReference(im: InferModel, feeds: TensorMap, cache?: SessionCache): Promise<TensorMap> {
   const g = im.model.graph!;
   const outs = (g.output ?? []).map((o) => o.name ?? '');
   const extra = im.blocks.map((b) => b.output).filter((x) => !outs.includes(x));
   const m: ModelProto = { ...im.model, graph: { ...g, output: [...(g.output ?? []), ...extra.map((name): ValueInfoProto => ({ name }))] } };
-  const s = await session(m, im.path);
-  try {
-    return await runSession(s, feeds, [...outs, ...extra], im.path);
-  } finally {
-    await s.release();
-  }
+  return withSession(cache, 'reference', () => session(m, im.path), (s) => runSession(s, feeds, [...outs, ...extra], im.path));
 }
 
 /** The ONNX model of one stage, typed from the tensors that will feed it. */
@@ -117,6 +142,8 @@ export interface SwapOptions {
   readonly onBlock?: (b: AttentionBlock, p: HeadsProblem) => HeadHook | undefined;
   /** Indices (graph order) of the blocks to swap; the others run unmodified inside onnxruntime. Default: all. */
   readonly layers?: readonly number[];
+  /** Keep the stage sessions here for the next run (its owner releases them); default: release after the run. */
+  readonly sessions?: SessionCache;
 }
 
 export interface BlockRun {
@@ -137,12 +164,10 @@ export async function runSwapped(im: InferModel, feeds: TensorMap, opts: SwapOpt
   for (let j = 0; j < stages.length; j++) {
     const st = stages[j]!;
     if (st.nodes.length && st.outputs.length) {
-      const s = await session(stageModel(im, st, store, j), `stage ${j} of ${im.path}`);
-      try {
-        for (const [k, v] of await runSession(s, store, st.outputs, `stage ${j} of ${im.path}`)) store.set(k, v);
-      } finally {
-        await s.release();
-      }
+      const what = `stage ${j} of ${im.path}`;
+      const key = `stages ${opts.layers ? opts.layers.join(',') : 'all'}|${j}`;
+      const out = await withSession(opts.sessions, key, () => session(stageModel(im, st, store, j), what), (s) => runSession(s, store, st.outputs, what));
+      for (const [k, v] of out) store.set(k, v);
     }
     for (const b of st.blocks) {
       const fetch = await fetcher(im, store, b);
