@@ -89,6 +89,12 @@ export interface AttentionOutput {
   readonly cost: CostReport;
   /** For selection methods: the key indices each query attended to (length m). */
   readonly selected?: readonly Int32Array[];
+  /**
+   * 'restricted-softmax': each query's attention row is the exact softmax restricted to its `selected` keys and
+   * renormalised over them (p_j / Σ_S p for j ∈ S, 0 elsewhere), so tools can compare rows with exact attention's
+   * (`qattn eval`'s KL and total variation). Absent when the weights are something else (sampling, features).
+   */
+  readonly weights?: 'restricted-softmax';
   /** Which execution path ran (e.g. `ort-mha`, `streaming`, `reference`), for results and debugging. */
   readonly path?: string;
   /**

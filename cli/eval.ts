@@ -10,7 +10,7 @@ import { ensureDir } from '../core/fs-safe.ts';
 import { getMechanism } from '../attention/registry.ts';
 import { optVariants, readVariantsFile } from '../bench/variants.ts';
 import { formatMs, table } from '../bench/format.ts';
-import { copyWindow, corpusWindows, evaluate, type EvalVariant, type SetEval } from '../infer/eval.ts';
+import { copyWindow, corpusWindows, evaluate, ROW_STRIDE, type EvalVariant, type SetEval } from '../infer/eval.ts';
 import { loadInferModel } from '../infer/model.ts';
 import { resolveModel } from '../infer/models.ts';
 import { HELP_FLAG, intFlag, parseFlags, type CliIo } from './args.ts';
@@ -43,7 +43,9 @@ induction copy task. Without --attention or --variants the default suite runs:
   --copy-windows C    copy-task windows, seeds S … S+C−1 (default 4)
   --layers 0,2        swap only these attention blocks (graph order); the others stay unmodified
   --seed S            seed of randomized mechanisms and the copy task (default 0)
-  --json              print the results as one JSON document
+  --json              print the results as one JSON document (per block and head: density, output error, and
+                        for mechanisms whose rows are a restricted softmax the total variation and KL of their
+                        attention rows against exact attention, on every ${ROW_STRIDE}th query row)
   --out DIR           also write DIR/eval.json`;
 
 const FLAGS = {
@@ -101,14 +103,14 @@ const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x)
 const signed = (x: number): string => (x >= 0 ? `+${x.toFixed(3)}` : x.toFixed(3));
 
 function setTable(title: string, s: SetEval): string {
-  const rows = [['unmodified model (exact, onnxruntime)', f3(s.exactBitsPerByte), '—', '—', '—', '—'],
+  const rows = [['unmodified model (exact, onnxruntime)', f3(s.exactBitsPerByte), '—', '—', '—', '—', '—'],
     ...s.variants.map((v) => {
       const densities = v.blocks.map((b) => (b.density === null ? '–' : b.density.toFixed(2)));
-      return [v.label, f3(v.bitsPerByte), signed(v.delta), v.kl.toExponential(2), densities.join(' / '), formatMs(v.ms)];
+      return [v.label, f3(v.bitsPerByte), signed(v.delta), v.kl.toExponential(2), densities.join(' / '), v.attentionTv === null ? '–' : v.attentionTv.toFixed(3), formatMs(v.ms)];
     })];
   const scored = s.windows.reduce((a, w) => a + w.scored, 0);
   return `${title}: ${s.source}; ${s.windows.length} windows, ${scored} bytes scored\n` +
-    table(['attention', 'bits/byte', 'Δ vs exact', 'KL (nats/byte)', 'density per swapped block', 'time'], rows);
+    table(['attention', 'bits/byte', 'Δ vs exact', 'KL (nats/byte)', 'density per swapped block', 'attention TV', 'time'], rows);
 }
 
 export async function evalCommand(argv: string[], io: CliIo): Promise<number> {

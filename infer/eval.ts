@@ -13,7 +13,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QattnError } from '../core/errors.ts';
 import { createRng } from '../core/rng.ts';
-import type { OptionValue } from '../attention/types.ts';
+import { klDivergence, totalVariation } from '../attention/fidelity.ts';
+import { referenceWeights } from '../attention/kernels/reference.ts';
+import type { AttentionInput, AttentionOutput, OptionValue } from '../attention/types.ts';
+import type { AttentionBlock } from './block.ts';
 import { runReference, runSwapped, SessionCache, type TensorMap } from './execute.ts';
 import type { InferModel } from './model.ts';
 import { gpt2BytesDir } from './models.ts';
@@ -99,6 +102,45 @@ export interface EvalVariant {
   readonly options: Readonly<Record<string, OptionValue>>;
 }
 
+/**
+ * Query rows per head the attention-row metrics score: every ROW_STRIDE-th (64 float64 rows of a 1024-byte window
+ * per head), which keeps them to a few percent of an eval's time.
+ */
+export const ROW_STRIDE = 16;
+
+/** Attention-row metrics of one head, means over its scored rows (mechanisms whose rows are a restricted softmax). */
+export interface HeadRows {
+  /** Total variation ½Σ|p − q| between exact attention's row p and the mechanism's q. */
+  readonly tv: number;
+  /** KL(q ‖ p) = −ln(exact mass on the kept keys), nats: finite whenever any key is kept. */
+  readonly klApproxExact: number;
+  /**
+   * Fraction of rows where KL(p ‖ q) — exact against the mechanism — is finite: only where every key of nonzero
+   * exact weight was kept (k ≥ the visible keys). Dropping any key makes it infinite.
+   */
+  readonly klExactApproxFinite: number;
+  readonly rows: number;
+}
+
+/** HeadRows of one head's output, or null when the mechanism's rows are not a restricted softmax. */
+export function headRows(input: AttentionInput, output: AttentionOutput, stride = ROW_STRIDE): HeadRows | null {
+  if (output.weights !== 'restricted-softmax' || !output.selected) return null;
+  let tv = 0, klq = 0, finite = 0, rows = 0;
+  for (let i = 0; i < input.m; i += stride) {
+    const p = referenceWeights(input, i);
+    const keys = new Set(output.selected[i] ?? []);
+    let mass = 0;
+    for (const j of keys) mass += p[j]!;
+    const q = new Float64Array(p.length);
+    if (mass > 0) for (const j of keys) q[j] = p[j]! / mass;
+    tv += mass > 0 ? totalVariation(p, q) : 1;
+    klq += mass > 0 ? klDivergence(q, p) : Infinity;
+    if (Number.isFinite(klDivergence(p, q))) finite++;
+    rows++;
+  }
+  return { tv: tv / rows, klApproxExact: klq / rows, klExactApproxFinite: finite / rows, rows };
+}
+
 /** What one variant did in one block over the windows (means). */
 export interface BlockEval {
   readonly block: number;
@@ -107,6 +149,8 @@ export interface BlockEval {
   readonly density: number | null;
   /** relL2 of the block's output against the unmodified model's, on the same window. */
   readonly relL2: number;
+  /** Per head, attention-row metrics against exact attention on the same head input (null: the mechanism's rows are not a restricted softmax). */
+  readonly heads: readonly (HeadRows | null)[];
 }
 
 export interface VariantEval {
@@ -121,6 +165,8 @@ export interface VariantEval {
   /** Mean over windows of KL(unmodified ‖ swapped) of the next-byte distributions, nats per position. */
   readonly kl: number;
   readonly blocks: readonly BlockEval[];
+  /** Mean total variation of attention rows over every swapped head (null when the mechanism exposes no rows). */
+  readonly attentionTv: number | null;
   /** Wall time of the swapped runs, all windows, milliseconds (the simulator's, for quantum mechanisms). */
   readonly ms: number;
 }
@@ -144,7 +190,7 @@ export interface EvalProgress {
  */
 export async function evaluate(im: InferModel, windows: readonly EvalWindow[], variants: readonly EvalVariant[], layers: readonly number[] | null, seed: number, progress?: EvalProgress): Promise<SetEval> {
   const exact: number[] = [];
-  const per = variants.map(() => ({ bpb: [] as number[], kl: [] as number[], ms: 0, blocks: new Map<number, { name: string; density: number[]; relL2: number[] }>() }));
+  const per = variants.map(() => ({ bpb: [] as number[], kl: [] as number[], ms: 0, blocks: new Map<number, { name: string; density: number[]; relL2: number[]; heads: Map<number, HeadRows[]> }>() }));
   const total = windows.length * (variants.length + 1);
   let done = 0;
   const sessions = new SessionCache();
@@ -157,16 +203,27 @@ export async function evaluate(im: InferModel, windows: readonly EvalWindow[], v
       progress?.(++done, total, `unmodified model, window at ${w.offset ?? 'copy'}`);
       for (let v = 0; v < variants.length; v++) {
         const variant = variants[v]!;
-        const t0 = performance.now();
-        const { tensors, blocks } = await runSwapped(im, f, { method: variant.method, options: variant.options, seed, sessions, ...(layers ? { layers } : {}) });
         const acc = per[v]!;
-        acc.ms += performance.now() - t0;
+        const rowsOf = new Map<AttentionBlock, Map<number, HeadRows | null>>();
+        let rowMs = 0;
+        const onHeadOutput = (b: AttentionBlock, h: number, input: AttentionInput, o: AttentionOutput): void => {
+          const r0 = performance.now();
+          const m = rowsOf.get(b) ?? new Map<number, HeadRows | null>();
+          m.set(h, headRows(input, o));
+          rowsOf.set(b, m);
+          rowMs += performance.now() - r0;
+        };
+        const t0 = performance.now();
+        const { tensors, blocks } = await runSwapped(im, f, { method: variant.method, options: variant.options, seed, sessions, onHeadOutput, ...(layers ? { layers } : {}) });
+        // Wall time of the swapped run without the row metrics computed inside it.
+        acc.ms += performance.now() - t0 - rowMs;
         const logits = asFloat32(tensors.get('logits')!, 'logits');
         acc.bpb.push(bitsPerByte(logits, w.bytes, w.scoreFrom));
         acc.kl.push(fidelity(tensors.get('logits')!, ref.get('logits')!, true).kl ?? NaN);
         for (const r of blocks) {
           const index = im.blocks.indexOf(r.block);
-          const b = acc.blocks.get(index) ?? { name: r.block.name, density: [], relL2: [] };
+          const b = acc.blocks.get(index) ?? { name: r.block.name, density: [], relL2: [], heads: new Map<number, HeadRows[]>() };
+          for (const [h, hr] of rowsOf.get(r.block) ?? []) if (hr) b.heads.set(h, [...(b.heads.get(h) ?? []), hr]);
           const visible = r.causal ? r.problem.n - r.problem.m + (r.problem.m + 1) / 2 : r.problem.n;
           if (r.run.cost.selectedPerQuery !== null) b.density.push(Math.min(1, r.run.cost.selectedPerQuery / visible));
           b.relL2.push(fidelity(tensors.get(r.block.output)!, ref.get(r.block.output)!, false).relL2);
@@ -187,12 +244,20 @@ export async function evaluate(im: InferModel, windows: readonly EvalWindow[], v
     variants: variants.map((variant, v) => {
       const acc = per[v]!;
       const bpb = mean(acc.bpb);
+      const blocks = [...acc.blocks].sort((a, b) => a[0] - b[0]).map(([block, b]): BlockEval => {
+        const heads = Array.from({ length: Math.max(0, ...b.heads.keys()) + (b.heads.size ? 1 : 0) }, (_, h) => {
+          const hs = b.heads.get(h);
+          return hs?.length ? {
+            tv: mean(hs.map((x) => x.tv)), klApproxExact: mean(hs.map((x) => x.klApproxExact)),
+            klExactApproxFinite: mean(hs.map((x) => x.klExactApproxFinite)), rows: hs.reduce((a, x) => a + x.rows, 0),
+          } : null;
+        });
+        return { block, name: b.name, density: b.density.length ? mean(b.density) : null, relL2: mean(b.relL2), heads };
+      });
+      const tvs = blocks.flatMap((b) => b.heads.flatMap((h) => (h ? [h.tv] : [])));
       return {
         label: variant.label, method: variant.method, options: variant.options, bitsPerByte: bpb, delta: bpb - exactBitsPerByte, perWindow: acc.bpb,
-        kl: mean(acc.kl), ms: acc.ms,
-        blocks: [...acc.blocks].sort((a, b) => a[0] - b[0]).map(([block, b]) => ({
-          block, name: b.name, density: b.density.length ? mean(b.density) : null, relL2: mean(b.relL2),
-        })),
+        kl: mean(acc.kl), ms: acc.ms, blocks, attentionTv: tvs.length ? mean(tvs) : null,
       };
     }),
   };

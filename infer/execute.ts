@@ -7,7 +7,7 @@ import type * as Ort from 'onnxruntime-node';
 import { QattnError } from '../core/errors.ts';
 import { loadOrt } from '../attention/kernels/ort/sessions.ts';
 import { encodeModel, readTensorData, tensorValueInfo, type GraphProto, type ModelProto, type ValueInfoProto } from '../onnx/index.ts';
-import type { OptionValue } from '../attention/types.ts';
+import type { AttentionInput, AttentionOutput, OptionValue } from '../attention/types.ts';
 import { blockReads, type AttentionBlock } from './block.ts';
 import { decomposedHeads } from './decomposed-heads.ts';
 import { fusedHeads } from './fused-heads.ts';
@@ -144,6 +144,8 @@ export interface SwapOptions {
   readonly layers?: readonly number[];
   /** Keep the stage sessions here for the next run (its owner releases them); default: release after the run. */
   readonly sessions?: SessionCache;
+  /** Called with each head's input and the mechanism's output (eval's attention-row metrics). */
+  readonly onHeadOutput?: (b: AttentionBlock, h: number, input: AttentionInput, output: AttentionOutput) => void;
 }
 
 export interface BlockRun {
@@ -172,7 +174,8 @@ export async function runSwapped(im: InferModel, feeds: TensorMap, opts: SwapOpt
     for (const b of st.blocks) {
       const fetch = await fetcher(im, store, b);
       const p = b.core.kind === 'decomposed' ? decomposedHeads(b.name, b.core, fetch) : fusedHeads(b.name, b.core, fetch);
-      const r = await attendHeads(p, opts.method, opts.options, opts.seed, opts.onBlock?.(b, p));
+      const onOutput = opts.onHeadOutput;
+      const r = await attendHeads(p, opts.method, opts.options, opts.seed, opts.onBlock?.(b, p), onOutput ? (h, input, o) => onOutput(b, h, input, o) : undefined);
       store.set(b.output, { type: 'float32', dims: p.outShape, data: r.out });
       runs.push({ block: b, problem: p, causal: r.causal, ms: r.ms, run: r.run });
     }

@@ -8,7 +8,7 @@
  * mask value ≤ −1e30 contributes exp(≈ −∞) = 0 either way.
  */
 import { attendHeads as runHeads, type HeadsRun } from '../attention/heads.ts';
-import type { AttentionInput, OptionValue } from '../attention/types.ts';
+import type { AttentionInput, AttentionOutput, OptionValue } from '../attention/types.ts';
 
 /** One head's inputs: Q [m×d], K [n×d], V [n×dv], and the additive m×n mask (null = none). */
 export interface HeadInput {
@@ -77,21 +77,33 @@ export interface HeadsResult {
 /** Optional per-head hook (capture): called with the head inputs actually given to the mechanism. */
 export type HeadHook = (h: number, input: HeadInput) => void;
 
+/** Optional per-head hook on the mechanism's output, with the input it was given (eval's attention-row metrics). */
+export type HeadOutputHook = (h: number, input: AttentionInput, output: AttentionOutput) => void;
+
 export async function attendHeads(
-  p: HeadsProblem, method: string, opts: Readonly<Record<string, OptionValue>>, seed: number, hook?: HeadHook,
+  p: HeadsProblem, method: string, opts: Readonly<Record<string, OptionValue>>, seed: number, hook?: HeadHook, onOutput?: HeadOutputHook,
 ): Promise<HeadsResult> {
   const out = new Float32Array(p.outShape.reduce((a, b) => a * b, 1));
   let causal = p.heads > 0;
+  const given = new Map<number, AttentionInput>();
   const head = (h: number): AttentionInput => {
     const input = p.head(h);
     hook?.(h, input);
     const red = reduceMask(input.mask, p.m, p.n);
     causal &&= red.causal;
-    return {
+    const a: AttentionInput = {
       q: input.q, k: input.k, v: input.v, m: p.m, n: p.n, d: p.d, dv: p.dv, scale: p.scale, seed,
       causal: red.causal, ...(red.mask ? { mask: red.mask } : {}),
     };
+    if (onOutput) given.set(h, a);
+    return a;
   };
-  const r = await runHeads(method, p.heads, head, opts, (h, o) => p.write(out, h, o.out));
+  const r = await runHeads(method, p.heads, head, opts, (h, o) => {
+    p.write(out, h, o.out);
+    if (onOutput) {
+      onOutput(h, given.get(h)!, o);
+      given.delete(h);
+    }
+  });
   return { out, causal, ms: r.firstMs + r.prepareMs, run: r };
 }

@@ -112,3 +112,32 @@ test('qattn infer --model gpt2-bytes --text: UTF-8 bytes in, and every block say
     assert.ok((b.cost['scoreEvaluations'] ?? 0) > 0);
   }
 });
+
+test('attention-row metrics: TV = 1 − mass kept and KL(q‖p) = −ln(mass kept) for a restricted softmax; KL(p‖q) finite only when nothing is dropped', async () => {
+  const { runAttention } = await import('../attention/run.ts');
+  const { referenceWeights } = await import('../attention/kernels/reference.ts');
+  const { massOnSelected } = await import('../attention/fidelity.ts');
+  const { gaussianInput } = await import('./helpers/workloads.ts');
+  const { headRows } = await import('../infer/eval.ts');
+  const input = gaussianInput({ m: 4, n: 64, d: 8, dv: 8, seed: 3 });
+  const sparse = (await runAttention('topk-exact', input, { k: 8 })).output;
+  const rows = headRows(input, sparse, 1)!;
+  let tv = 0, kl = 0;
+  for (let i = 0; i < 4; i++) {
+    const mass = massOnSelected(referenceWeights(input, i), sparse.selected![i]!);
+    tv += (1 - mass) / 4;
+    kl += -Math.log(mass) / 4;
+  }
+  assert.ok(Math.abs(rows.tv - tv) < 1e-9 && Math.abs(rows.klApproxExact - kl) < 1e-9, JSON.stringify(rows));
+  assert.equal(rows.klExactApproxFinite, 0, 'a dropped key makes KL(exact ‖ approx) infinite');
+  const full = headRows(input, (await runAttention('topk-exact', input, { k: 64 })).output, 1)!;
+  assert.ok(full.tv < 1e-12 && full.klExactApproxFinite === 1);
+  assert.equal(headRows(input, (await runAttention('l2-sampling', { ...input, seed: 1 })).output), null, 'sampled rows are not a restricted softmax');
+  const im = await model;
+  const [w] = corpusWindows('typescript', 1, 64);
+  const r = await evaluate(im, [w!], [{ label: 'topk-exact[k=4]', method: 'topk-exact', options: { k: 4 } }], null, 0);
+  const heads = r.variants[0]!.blocks.flatMap((b) => b.heads);
+  assert.equal(heads.length, 16, 'every head of every block');
+  assert.ok(heads.every((h) => h !== null && h.tv > 0 && h.tv < 1));
+  assert.ok(r.variants[0]!.attentionTv! > 0);
+});

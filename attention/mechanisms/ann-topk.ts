@@ -159,7 +159,7 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
     selected.push(sel);
   }
   cost.selectedPerQuery = meanSize(selected);
-  return { out, cost, selected, path: searched ? 'usearch-hnsw' : 'all-visible' };
+  return { out, cost, selected, weights: 'restricted-softmax', path: searched ? 'usearch-hnsw' : 'all-visible' };
 }
 
 export const annTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({

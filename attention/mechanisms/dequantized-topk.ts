@@ -205,7 +205,7 @@ async function attend(prepared: TypedPrepared<State, typeof OPTIONS>, query: Que
     budgetExhaustedQueries: tally.budgetExhausted,
     sqMaskCopyRows: copiedRows,
   };
-  return { out, cost, selected, path: column ? 'sq-rejection-column' : 'sq-rejection-row' };
+  return { out, cost, selected, weights: 'restricted-softmax', path: column ? 'sq-rejection-column' : 'sq-rejection-row' };
 }
 
 export const dequantizedTopk: Mechanism = defineMechanism<State, typeof OPTIONS>({

@@ -203,7 +203,8 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
     selected.push(sel);
   }
   const records = [...search.ledger.values()];
-  return { out, cost: totalsCost(t, records, selected), selected, path: `dhhm-${search.backend.name}`, quantum: records };
+  // Without a tail estimate each row is the exact softmax over the kept keys (attendSubset), renormalised.
+  return { out, cost: totalsCost(t, records, selected), selected, ...(tail > 0 ? {} : { weights: 'restricted-softmax' as const }), path: `dhhm-${search.backend.name}`, quantum: records };
 }
 
 /**

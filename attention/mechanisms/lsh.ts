@@ -460,7 +460,7 @@ async function attend(p: TypedPrepared<State, typeof OPTIONS>, query: QueryInput
   cost.selectedPerQuery = meanSize(selected);
   cost.extra.hashEvaluations = m * h.tables * h.bits; // the queries' projections; the keys' are in prepare
   cost.extra.emptyQueries = empty;
-  return { out, cost, selected, path: sample ? 'simhash-sample' : 'simhash-topk' };
+  return { out, cost, selected, ...(sample ? {} : { weights: 'restricted-softmax' as const }), path: sample ? 'simhash-sample' : 'simhash-topk' };
 }
 
 export const lsh: Mechanism = defineMechanism<State, typeof OPTIONS>({

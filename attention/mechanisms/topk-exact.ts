@@ -189,7 +189,7 @@ export async function attendTopk(p: TypedPrepared<State, typeof OPTIONS>, query:
   cost.selectedPerQuery = meanSize(selected);
   cost.extra.float64Rescores = rescored;
   if (rows) cost.extra.float64Rows = fullRows;
-  return { out, cost, selected, path: rows ? 'ort-topk+float64' : 'float64' };
+  return { out, cost, selected, weights: 'restricted-softmax', path: rows ? 'ort-topk+float64' : 'float64' };
 }
 
 async function prepare(kv: KvInput): Promise<PreparedState<State>> {
