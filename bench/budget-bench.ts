@@ -142,7 +142,8 @@ async function main(): Promise<void> {
   }
   const paths = outputPaths(args.out);
   if (existsSync(paths.json)) throw new QattnError(`${paths.dir} already holds results: choose another --out`);
-  const argv = ['--workloads', WORKLOADS.join(','), '--lengths', ...args.lengths, '--budget', ...args.budgets];
+  // What ran, as the results' meta records it: this script and its flags.
+  const argv = ['bench:budget', ...process.argv.slice(2)];
   const config = buildConfig({
     workloads: [...WORKLOADS], lengths: args.lengths, budget: args.budgets, variants: magicpigFile(),
     methods: ['exact', 'topk-exact', 'grover-topk', 'lsh', 'performer', 'ann-topk', 'l2-sampling', 'dequantized-topk', 'exact-gpujs'],

@@ -209,7 +209,8 @@ export const aggregation: Workload = {
       const mu = Float64Array.from({ length: d }, () => s.normal());
       const mine = b.pos.slice(t * A, (t + 1) * A);
       for (const at of mine) {
-        // Distinct keys of equal logit: the shared direction plus a unit-scale side step orthogonal to it.
+        // Distinct keys of equal logit: the shared direction plus a side step orthogonal to it, of the background's
+        // norm √d, so other groups' queries see these keys with N(0, 1) logits, like background keys.
         setKey(b.k, d, at, b.dirs[t]!, L, orthogonalTo(s, b.dirs[t]!), Math.sqrt(d));
         for (let c = 0; c < d; c++) b.v[at * d + c] = mu[c]! + b.v[at * d + c]!;
       }
