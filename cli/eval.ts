@@ -10,7 +10,7 @@ import { ensureDir } from '../core/fs-safe.ts';
 import { getMechanism } from '../attention/registry.ts';
 import { optVariants, readVariantsFile } from '../bench/variants.ts';
 import { formatMs, table } from '../bench/format.ts';
-import { copyWindow, corpusWindows, evaluate, ROW_STRIDE, type EvalVariant, type SetEval } from '../infer/eval.ts';
+import { copyWindows, corpusWindows, evaluate, ROW_STRIDE, type EvalVariant, type SetEval } from '../infer/eval.ts';
 import { loadInferModel } from '../infer/model.ts';
 import { resolveModel } from '../infer/models.ts';
 import { HELP_FLAG, intFlag, parseFlags, type CliIo } from './args.ts';
@@ -38,9 +38,10 @@ induction copy task. Without --attention or --variants the default suite runs:
   --corpus C,…        typescript, fortunes (the validation bytes of the model's two corpora; default both) or a file
   --windows W         windows per corpus (default 16), consecutive from the corpus's first byte
   --window-bytes T    bytes per window, ≤ 1024 (default 1024)
-  --copy L            the copy task: L random printable bytes written twice, scored on the second copy (default
-                        256; 0: skip it)
-  --copy-windows C    copy-task windows, seeds S … S+C−1 (default 4)
+  --copy L            the copy task: L bytes of validation text written twice, scored on the second copy, beside
+                        the unmodified model's first copy (default 256; 0: skip it)
+  --copy-corpus C     the copy task's text: fortunes (default), typescript or a file; segments from its end
+  --copy-windows C    copy-task windows (default 4)
   --layers 0,2        swap only these attention blocks (graph order); the others stay unmodified
   --seed S            seed of randomized mechanisms and the copy task (default 0)
   --json              print the results as one JSON document (per block and head: density, output error, and
@@ -50,7 +51,7 @@ induction copy task. Without --attention or --variants the default suite runs:
 
 const FLAGS = {
   model: { type: 'string' }, attention: { type: 'string', multiple: true }, opt: { type: 'string', multiple: true }, variants: { type: 'string' },
-  corpus: { type: 'string' }, windows: { type: 'string' }, 'window-bytes': { type: 'string' }, copy: { type: 'string' }, 'copy-windows': { type: 'string' },
+  corpus: { type: 'string' }, 'copy-corpus': { type: 'string' }, windows: { type: 'string' }, 'window-bytes': { type: 'string' }, copy: { type: 'string' }, 'copy-windows': { type: 'string' },
   layers: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' }, ...HELP_FLAG,
 } as const;
 
@@ -109,7 +110,8 @@ function setTable(title: string, s: SetEval): string {
       return [v.label, f3(v.bitsPerByte), signed(v.delta), v.kl.toExponential(2), densities.join(' / '), v.attentionTv === null ? '–' : v.attentionTv.toFixed(3), formatMs(v.ms)];
     })];
   const scored = s.windows.reduce((a, w) => a + w.scored, 0);
-  return `${title}: ${s.source}; ${s.windows.length} windows, ${scored} bytes scored\n` +
+  const first = s.exactFirstCopyBitsPerByte === null ? '' : `; the unmodified model's first copy, with nothing to copy from: ${f3(s.exactFirstCopyBitsPerByte)} bits/byte`;
+  return `${title}: ${s.source}; ${s.windows.length} windows, ${scored} bytes scored${first}\n` +
     table(['attention', 'bits/byte', 'Δ vs exact', 'KL (nats/byte)', 'density per swapped block', 'attention TV', 'time'], rows);
 }
 
@@ -123,12 +125,12 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
   const windows = intFlag('windows', f.windows, 1, 4096) ?? 16;
   const size = intFlag('window-bytes', f['window-bytes'], 2, 1024) ?? 1024;
   const copy = intFlag('copy', f.copy, 0, 512) ?? 256;
-  const copyWindows = intFlag('copy-windows', f['copy-windows'], 1, 256) ?? 4;
+  const copyWindowCount = intFlag('copy-windows', f['copy-windows'], 1, 256) ?? 4;
   const seed = intFlag('seed', f.seed, 0, 0xffffffff) ?? 0;
   const corpora = (f.corpus ?? 'typescript,fortunes').split(',').map((c) => c.trim()).filter((c) => c !== '');
   if (!corpora.length) throw new QattnError('--corpus needs at least one corpus');
   const sets = corpora.map((c) => ({ name: c, windows: corpusWindows(c, windows, size) }));
-  if (copy > 0) sets.push({ name: 'copy', windows: Array.from({ length: copyWindows }, (_, i) => copyWindow(copy, seed + i)) });
+  if (copy > 0) sets.push({ name: 'copy', windows: copyWindows(f['copy-corpus'] ?? 'fortunes', copy, copyWindowCount) });
   if (f.out) ensureDir(f.out, 'output directory');
   const resolved = resolveModel(f.model ?? 'gpt2-bytes');
   const im = await loadInferModel(resolved.path);
