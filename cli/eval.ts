@@ -36,7 +36,8 @@ induction copy task. Without --attention or --variants the default suite runs:
   --opt m.key=v       option of mechanism m; a comma list runs one labelled variant per value; repeatable
   --variants FILE     a JSON array of configured variants, [{"label"?, "method", "options"?}]
   --corpus C,…        typescript, fortunes (the validation bytes of the model's two corpora; default both) or a file
-  --windows W         windows per corpus (default 16), consecutive from the corpus's first byte
+  --windows W         windows per corpus (default 16), consecutive from the corpus's first byte (0: only the
+                        copy task)
   --window-bytes T    bytes per window, ≤ 1024 (default 1024)
   --copy L            the copy task: L bytes of validation text written twice, scored on the second copy, beside
                         the unmodified model's first copy (default 256; 0: skip it)
@@ -122,14 +123,15 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const variants = variantsOf(f);
-  const windows = intFlag('windows', f.windows, 1, 4096) ?? 16;
+  const windows = intFlag('windows', f.windows, 0, 4096) ?? 16;
   const size = intFlag('window-bytes', f['window-bytes'], 2, 1024) ?? 1024;
   const copy = intFlag('copy', f.copy, 0, 512) ?? 256;
   const copyWindowCount = intFlag('copy-windows', f['copy-windows'], 1, 256) ?? 4;
   const seed = intFlag('seed', f.seed, 0, 0xffffffff) ?? 0;
   const corpora = (f.corpus ?? 'typescript,fortunes').split(',').map((c) => c.trim()).filter((c) => c !== '');
   if (!corpora.length) throw new QattnError('--corpus needs at least one corpus');
-  const sets = corpora.map((c) => ({ name: c, windows: corpusWindows(c, windows, size) }));
+  const sets = windows === 0 ? [] : corpora.map((c) => ({ name: c, windows: corpusWindows(c, windows, size) }));
+  if (!sets.length && copy === 0) throw new QattnError('--windows 0 with --copy 0 leaves nothing to evaluate');
   if (copy > 0) sets.push({ name: 'copy', windows: copyWindows(f['copy-corpus'] ?? 'fortunes', copy, copyWindowCount) });
   if (f.out) ensureDir(f.out, 'output directory');
   const resolved = resolveModel(f.model ?? 'gpt2-bytes');

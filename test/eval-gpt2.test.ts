@@ -91,6 +91,7 @@ test('qattn eval: bad flags are one clear line and exit 2', async () => {
     [['--layers', '7', '--attention', 'exact', '--windows', '1', '--window-bytes', '16', '--copy', '0'], /--layers must list block indices in \[0, 3\]/],
     [['--window-bytes', '2048'], /--window-bytes must be in \[2, 1024\]/],
     [['--windows', '200', '--corpus', 'fortunes'], /fewer than --windows 200/],
+    [['--windows', '0', '--copy', '0'], /leaves nothing to evaluate/],
   ] as const) {
     const r = await runCli('eval', ...args);
     assert.equal(r.code, 2, args.join(' '));
