@@ -35,7 +35,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** A table; every cell is text and gets escaped. */
-function table(header: readonly string[], rows: readonly (readonly string[])[], cls = ''): string {
+export function table(header: readonly string[], rows: readonly (readonly string[])[], cls = ''): string {
   const th = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const trs = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
@@ -154,7 +154,7 @@ function metaSection(doc: ResultsDoc): string {
     `<h3>Configuration</h3><pre>${escapeHtml(JSON.stringify(m.config, null, 2))}</pre></section>`;
 }
 
-const STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}
+export const STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}
 form.what-if label{display:inline-block;margin:0 1.4rem .6rem 0}form.what-if input{width:7rem}#wi-result{font-weight:600}
 h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.8rem 0;font-size:.9rem}th,td{border:1px solid #ddd;padding:.25rem .55rem;text-align:left;vertical-align:top}

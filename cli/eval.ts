@@ -13,6 +13,7 @@ import { formatMs, table } from '../bench/format.ts';
 import { copyWindows, corpusWindows, evaluate, ROW_STRIDE, type EvalVariant, type SetEval } from '../infer/eval.ts';
 import { loadInferModel } from '../infer/model.ts';
 import { resolveModel } from '../infer/models.ts';
+import { buildEvalReport, EVAL_KIND, EVAL_SCHEMA_VERSION, type EvalDoc } from '../infer/eval-report.ts';
 import { HELP_FLAG, intFlag, parseFlags, type CliIo } from './args.ts';
 
 /**
@@ -48,7 +49,8 @@ induction copy task. Without --attention or --variants the default suite runs:
   --json              print the results as one JSON document (per block and head: density, output error, and
                         for mechanisms whose rows are a restricted softmax the total variation and KL of their
                         attention rows against exact attention, on every ${ROW_STRIDE}th query row)
-  --out DIR           also write DIR/eval.json`;
+  --out DIR           also write DIR/eval.json and its downstream report DIR/index.html (\`qattn report --in
+                        DIR/eval.json\` writes it again)`;
 
 const FLAGS = {
   model: { type: 'string' }, attention: { type: 'string', multiple: true }, opt: { type: 'string', multiple: true }, variants: { type: 'string' },
@@ -146,14 +148,20 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
     results.push({ name: s.name, result });
   }
   const seconds = (performance.now() - t0) / 1000;
-  const doc = { model: resolved.path, layers, seed, windowBytes: size, seconds, sets: results };
-  if (f.out) writeFileAtomic(join(f.out, 'eval.json'), `${JSON.stringify(doc, null, 1)}\n`);
+  const doc: EvalDoc = {
+    kind: EVAL_KIND, schemaVersion: EVAL_SCHEMA_VERSION, createdAt: new Date().toISOString(), argv,
+    model: resolved.path, layers, seed, windowBytes: size, seconds, sets: results,
+  };
+  if (f.out) {
+    writeFileAtomic(join(f.out, 'eval.json'), `${JSON.stringify(doc, null, 1)}\n`);
+    writeFileAtomic(join(f.out, 'index.html'), buildEvalReport(doc));
+  }
   if (f.json) io.out(JSON.stringify(doc));
   else {
     const swapped = layers ? `blocks ${layers.join(', ')} swapped` : `all ${im.blocks.length} attention blocks swapped`;
     io.out(`qattn eval: ${resolved.name ?? resolved.path}, ${swapped}; bits/byte of next-byte prediction (lower is better), baseline the unmodified model on the same windows\n`);
     for (const { name, result } of results) io.out(`${setTable(name === 'copy' ? 'copy task (second copy scored)' : name, result)}\n`);
-    io.out(`${results.reduce((a, r) => a + r.result.windows.length, 0)} windows × ${variants.length + 1} models in ${seconds.toFixed(0)} s${f.out ? `; wrote ${join(f.out, 'eval.json')}` : ''}`);
+    io.out(`${results.reduce((a, r) => a + r.result.windows.length, 0)} windows × ${variants.length + 1} models in ${seconds.toFixed(0)} s${f.out ? `; wrote ${join(f.out, 'eval.json')} and its report ${join(f.out, 'index.html')}` : ''}`);
   }
   return 0;
 }

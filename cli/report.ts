@@ -4,7 +4,11 @@
  * freedesktop opener); where that is missing or fails, the path is printed for the user to open.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { writeFileAtomic } from '../core/atomic-write.ts';
+import { ensureDir } from '../core/fs-safe.ts';
 import { renderAll } from '../bench/render.ts';
 import { HELP_FLAG, parseFlags, requireFlag, type CliIo } from './args.ts';
 import { outputDir, reportWarnings } from './chart.ts';
@@ -14,7 +18,8 @@ export const REPORT_USAGE = `usage: qattn report --in RESULTS.json [--out DIR] [
 Writes the charts of a \`qattn bench\` results file and index.html beside them: summary table, crossover
 verdict, every chart, scaling fits and run metadata. It needs no network (no scripts; charts inlined as SVG).
 
-  --in FILE    results.json written by qattn bench
+  --in FILE    results.json written by qattn bench, or eval.json written by qattn eval --out (its downstream
+               report: bits/byte per mechanism, per block, the copy task)
   --out DIR    output directory (default: the directory of --in; created if missing)
   --open       open index.html with xdg-open (prints the path when that is not available)`;
 
@@ -38,6 +43,24 @@ export function tryOpen(path: string, opener = 'xdg-open'): Promise<boolean> {
   });
 }
 
+/** An eval.json (qattn eval --out) gets its downstream report; anything else is left to the bench report (null). */
+async function downstreamReport(input: string, out: string | undefined): Promise<string | null> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(input, 'utf8'));
+  } catch {
+    return null; // the bench path reports an unreadable or invalid file in its own words
+  }
+  const { isEvalDoc, readEvalDoc, buildEvalReport } = await import('../infer/eval-report.ts');
+  if (!isEvalDoc(doc)) return null;
+  const html = buildEvalReport(readEvalDoc(input, doc));
+  const dir = outputDir(input, out);
+  ensureDir(dir);
+  const path = join(dir, 'index.html');
+  writeFileAtomic(path, html);
+  return path;
+}
+
 export async function reportCommand(argv: string[], io: CliIo): Promise<number> {
   const flags = parseFlags('report', argv, FLAGS);
   if (flags.help) {
@@ -45,6 +68,12 @@ export async function reportCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   const input = requireFlag('report', 'in', flags.in);
+  const evalReport = await downstreamReport(input, flags.out);
+  if (evalReport) {
+    io.out(`report: ${evalReport} (downstream: qattn eval)`);
+    if (flags.open && !(await tryOpen(evalReport))) io.err(`qattn: cannot run xdg-open; open ${pathToFileURL(evalReport).href} in a browser`);
+    return 0;
+  }
   const result = await renderAll(input, outputDir(input, flags.out));
   reportWarnings(result.charts, io);
   const report = result.report;

@@ -144,3 +144,28 @@ test('attention-row metrics: TV = 1 − mass kept and KL(q‖p) = −ln(mass kep
   assert.ok(heads.every((h) => h !== null && h.tv > 0 && h.tv < 1));
   assert.ok(r.variants[0]!.attentionTv! > 0);
 });
+
+test('qattn eval --out writes eval.json and its downstream report; qattn report --in eval.json writes it again', async () => {
+  const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'qattn-eval-'));
+  try {
+    const r = await runCli('eval', '--attention', 'topk-exact', '--opt', 'topk-exact.k=2,4', '--corpus', 'typescript', '--windows', '1', '--window-bytes', '32',
+      '--copy', '8', '--copy-windows', '1', '--out', join(dir, 'run'));
+    assert.equal(r.code, 0, r.err.join('\n'));
+    const doc = JSON.parse(readFileSync(join(dir, 'run', 'eval.json'), 'utf8')) as { kind: string; sets: Array<{ name: string; result: { variants: Array<{ label: string }> } }> };
+    assert.equal(doc.kind, 'qattn-eval');
+    assert.deepEqual(doc.sets.map((s) => s.name), ['typescript', 'copy']);
+    assert.deepEqual(doc.sets[0]!.result.variants.map((v) => v.label), ['topk-exact[k=2]', 'topk-exact[k=4]']);
+    const html = readFileSync(join(dir, 'run', 'index.html'), 'utf8');
+    assert.match(html, /content="default-src 'none'; style-src 'unsafe-inline'; img-src data:;"/);
+    assert.ok(html.includes('topk-exact[k=4]') && html.includes('Copy task (second copy scored)') && !/<script/i.test(html));
+    const again = await runCli('report', '--in', join(dir, 'run', 'eval.json'), '--out', join(dir, 'again'));
+    assert.equal(again.code, 0, again.err.join('\n'));
+    assert.equal(readFileSync(join(dir, 'again', 'index.html'), 'utf8').replace(/— [^<]*<\/title>/, ''), html.replace(/— [^<]*<\/title>/, ''));
+    assert.ok(!existsSync(join(dir, 'again', 'results.csv')), 'no bench outputs for an eval document');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
