@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { QattnError, listChoices } from '../core/errors.ts';
 import { allMechanisms, getMechanism, isMechanismName, mechanismNames } from '../attention/registry.ts';
-import { methodPlans, optVariants, parseBudgets, readVariantsFile } from './variants.ts';
+import { groupOpts, methodPlans, optVariants, parseBudgets, readVariantsFile } from './variants.ts';
 import { DEFAULT_FIT_MIN_N } from './fits.ts';
 import { autoMemoryLimit, GIB } from './memory.ts';
 import { parseLengths, powersOfTwo } from './lengths.ts';
@@ -87,15 +87,11 @@ function npyPaths(f: BenchFlags): WorkloadContext['npy'] {
 
 /** `--opt name.key=value` split by target: mechanism options and workload parameters. */
 function splitOpts(raw: readonly string[]): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  for (const p of raw) {
-    const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(p);
-    if (!m) throw new QattnError(`--opt expects method.key=value (or workload.key=value), got '${p}'`);
-    const [, target, key, value] = m as unknown as [string, string, string, string];
+  const out = groupOpts(raw);
+  for (const target of out.keys()) {
     if (!isMechanismName(target) && !isWorkloadName(target)) {
-      throw new QattnError(`--opt '${p}': unknown method or workload '${target}' (methods: ${listChoices(mechanismNames)}; workloads: ${listChoices(workloadNames)})`);
+      throw new QattnError(`--opt ${target}.…: unknown method or workload '${target}' (methods: ${listChoices(mechanismNames)}; workloads: ${listChoices(workloadNames)})`);
     }
-    out.set(target, { ...(out.get(target) ?? {}), [key]: value });
   }
   return out;
 }

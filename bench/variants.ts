@@ -26,6 +26,18 @@ export interface VariantSpec {
   readonly sweep: boolean;
 }
 
+/** `--opt target.key=value` pairs grouped by target (a method or a workload); values stay text. */
+export function groupOpts(raw: readonly string[]): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const p of raw) {
+    const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(p);
+    if (!m) throw new QattnError(`--opt expects method.key=value (or workload.key=value), got '${p}'`);
+    const [, target, key, value] = m as unknown as [string, string, string, string];
+    out.set(target, { ...(out.get(target) ?? {}), [key]: value });
+  }
+  return out;
+}
+
 /** `k=8` pairs as a label suffix: `name[k=8,bits=4]`. */
 export function variantLabel(name: string, pairs: ReadonlyArray<readonly [string, OptionValue]>): string {
   return pairs.length ? `${name}[${pairs.map(([k, v]) => `${k}=${String(v)}`).join(',')}]` : name;

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../core/atomic-write.ts';
 import { QattnError } from '../core/errors.ts';
 import { ensureDir } from '../core/fs-safe.ts';
 import { getMechanism } from '../attention/registry.ts';
-import { optVariants, readVariantsFile } from '../bench/variants.ts';
+import { groupOpts, optVariants, readVariantsFile, variantLabel } from '../bench/variants.ts';
 import { formatMs, table } from '../bench/format.ts';
 import { copyWindows, corpusWindows, evaluate, ROW_STRIDE, type EvalVariant, type SetEval } from '../infer/eval.ts';
 import { loadInferModel } from '../infer/model.ts';
@@ -58,30 +58,17 @@ const FLAGS = {
   layers: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' }, ...HELP_FLAG,
 } as const;
 
-/** `--opt m.key=value` pairs grouped by mechanism. */
-function optsByMethod(raw: readonly string[]): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  for (const p of raw) {
-    const m = /^([^.=]+)\.([^=]+)=(.*)$/.exec(p);
-    if (!m) throw new QattnError(`--opt expects method.key=value, got '${p}'`);
-    out.set(m[1]!, { ...(out.get(m[1]!) ?? {}), [m[2]!]: m[3]! });
-  }
-  return out;
-}
-
 /** The suite entry `grover-topk.k=32,hardware=superconducting` as (method, options). */
 function suiteEntry(entry: string): EvalVariant {
   const dot = entry.indexOf('.');
   const method = dot < 0 ? entry : entry.slice(0, dot);
   const pairs = dot < 0 ? [] : entry.slice(dot + 1).split(',').map((kv) => kv.split('=') as [string, string]);
-  const options = Object.fromEntries(pairs);
-  const label = pairs.length ? `${method}[${pairs.map(([k, v]) => `${k}=${v}`).join(',')}]` : method;
-  const [spec] = optVariants(getMechanism(method), options);
-  return { label, method, options: spec!.given };
+  const [spec] = optVariants(getMechanism(method), Object.fromEntries(pairs));
+  return { label: variantLabel(method, pairs), method, options: spec!.given };
 }
 
 function variantsOf(f: ReturnType<typeof parseFlags<typeof FLAGS>>): EvalVariant[] {
-  const opts = optsByMethod(f.opt ?? []);
+  const opts = groupOpts(f.opt ?? []);
   const names = (f.attention ?? []).flatMap((a) => a.split(',')).map((x) => x.trim()).filter((x) => x !== '');
   for (const target of opts.keys()) if (!names.includes(target)) throw new QattnError(`--opt for ${target}, which is not among --attention`);
   const fromFile = f.variants === undefined ? [] : readVariantsFile(f.variants).map((v) => ({ label: v.label, method: v.mech.name, options: v.given }));

@@ -19,7 +19,8 @@ import type { AttentionBlock } from './block.ts';
 import { runReference, runSwapped, SessionCache, type TensorMap } from './execute.ts';
 import type { InferModel } from './model.ts';
 import { gpt2BytesDir } from './models.ts';
-import { fidelity } from './report.ts';
+import { fidelity, swapFacts } from './report.ts';
+import { textFeeds } from './text.ts';
 import { asFloat32 } from './tensors.ts';
 
 /** The shipped validation corpora (models/gpt2-bytes/README.md: the bytes after floor(0.95 · length)). */
@@ -102,13 +103,8 @@ export function bitsPerByte(logits: Float32Array, bytes: Uint8Array, scoreFrom: 
   return total / (bytes.length - scoreFrom);
 }
 
-function feeds(w: EvalWindow): TensorMap {
-  const T = w.bytes.length;
-  return new Map([
-    ['input_ids', { type: 'int64', dims: [1, T], data: BigInt64Array.from(w.bytes, (b) => BigInt(b)) }],
-    ['attention_mask', { type: 'int64', dims: [1, T], data: new BigInt64Array(T).fill(1n) }],
-  ]);
-}
+/** A window's bytes as the model's feeds (its tokens are the bytes; no padding in a single row). */
+const feeds = (w: EvalWindow): TensorMap => textFeeds([[...w.bytes]], ['input_ids', 'attention_mask']);
 
 export interface EvalVariant {
   readonly label: string;
@@ -242,8 +238,8 @@ export async function evaluate(im: InferModel, windows: readonly EvalWindow[], v
           const index = im.blocks.indexOf(r.block);
           const b = acc.blocks.get(index) ?? { name: r.block.name, density: [], relL2: [], heads: new Map<number, HeadRows[]>() };
           for (const [h, hr] of rowsOf.get(r.block) ?? []) if (hr) b.heads.set(h, [...(b.heads.get(h) ?? []), hr]);
-          const visible = r.causal ? r.problem.n - r.problem.m + (r.problem.m + 1) / 2 : r.problem.n;
-          if (r.run.cost.selectedPerQuery !== null) b.density.push(Math.min(1, r.run.cost.selectedPerQuery / visible));
+          const { density } = swapFacts(r);
+          if (density !== null) b.density.push(density);
           b.relL2.push(fidelity(tensors.get(r.block.output)!, ref.get(r.block.output)!, false).relL2);
           acc.blocks.set(index, b);
         }

@@ -95,7 +95,7 @@ function meanVisible(m: number, n: number, causal: boolean): number {
 }
 
 /** What the mechanism did in a block: keys per query, density, counts, paths. */
-function swapFacts(r: BlockRun): Pick<BlockReport, 'keysPerQuery' | 'density' | 'cost' | 'paths'> {
+export function swapFacts(r: BlockRun): Pick<BlockReport, 'keysPerQuery' | 'density' | 'cost' | 'paths'> {
   const c = r.run.cost;
   const keysPerQuery = c.selectedPerQuery;
   const density = keysPerQuery === null ? null : Math.min(1, keysPerQuery / meanVisible(r.problem.m, r.problem.n, r.causal));
