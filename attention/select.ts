@@ -78,9 +78,28 @@ export class TopKHeap {
 
   /** The kept indices, best first (descending score, ties by ascending index). Does not clear the heap. */
   indices(): Int32Array {
-    const order = Array.from({ length: this.count }, (_, t) => t);
-    order.sort((a, b) => (worse(this.scores[a]!, this.idx[a]!, this.scores[b]!, this.idx[b]!) ? 1 : -1));
-    return Int32Array.from(order, (t) => this.idx[t]!);
+    // Heap sort on copies: the root is the worst kept pair, so popping it k times fills the result from the
+    // back. No comparator closure and no boxed array (Array.prototype.sort here was a top cost of top-k).
+    const n = this.count;
+    const s = this.scores.slice(0, n), ix = this.idx.slice(0, n), out = new Int32Array(n);
+    for (let size = n; size > 0; size--) {
+      out[size - 1] = ix[0]!;
+      const ls = s[size - 1]!, li = ix[size - 1]!;
+      let c = 0;
+      for (;;) {
+        const l = 2 * c + 1;
+        if (l >= size - 1) break;
+        const r = l + 1;
+        const w = r < size - 1 && worse(s[r]!, ix[r]!, s[l]!, ix[l]!) ? r : l;
+        if (!worse(s[w]!, ix[w]!, ls, li)) break;
+        s[c] = s[w]!;
+        ix[c] = ix[w]!;
+        c = w;
+      }
+      s[c] = ls;
+      ix[c] = li;
+    }
+    return out;
   }
 }
 

@@ -22,7 +22,7 @@ export class ReferencePool {
 
   constructor(size: number) {
     this.size = size;
-    const boot = new URL('./worker-boot.mjs', import.meta.url);
+    const boot = new URL('../core/worker-boot.mjs', import.meta.url);
     const entry = new URL('./reference-worker.ts', import.meta.url).href;
     this.#workers = Array.from({ length: size }, () => {
       const w = new Worker(boot, { workerData: { entry } });

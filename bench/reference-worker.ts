@@ -1,6 +1,6 @@
 /**
  * Worker thread body for the float64 reference: computes the requested block of query rows and transfers the
- * result back (see reference-pool.ts). Started through worker-boot.mjs, which registers the TypeScript loader.
+ * result back (see reference-pool.ts). Started through core/worker-boot.mjs, which registers the TypeScript loader.
  */
 import { parentPort } from 'node:worker_threads';
 import type { AttentionInput } from '../attention/types.ts';

@@ -23,7 +23,8 @@ import { theoryChecks } from './theory.ts';
  * (which satisfies it): render.ts calls buildReport, so the import would make the two files a cycle.
  */
 export interface ReportChart {
-  readonly def: ChartDef;
+  /** What the figure shows of its chart (the downstream report's charts are built from eval.json, not results). */
+  readonly def: Pick<ChartDef, 'id' | 'title' | 'caption'>;
   readonly svg: string;
 }
 
@@ -109,7 +110,7 @@ function crossoverSection(doc: ResultsDoc): string {
   return `<section id="crossover-table"><h2>Crossover</h2><p>${escapeHtml(a.method)} on ${escapeHtml(a.workload ?? '')}: break-even context lengths, extrapolated (see the crossover chart for the assumptions), <strong>${escapeHtml(NOISELESS_NOTE)}</strong>.</p>${verdict}\n${table(header, rows)}</section>`;
 }
 
-function chartSection(c: ReportChart): string {
+export function chartSection(c: ReportChart): string {
   assertInertSvg(c.svg);
   const id = escapeHtml(c.def.id);
   const links = ['vl.json', 'svg', 'png'].map((ext) => `<a href="${id}.${ext}">${ext}</a>`).join(' · ');

@@ -7,8 +7,6 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeFileAtomic } from '../core/atomic-write.ts';
-import { ensureDir } from '../core/fs-safe.ts';
 import { renderAll } from '../bench/render.ts';
 import { HELP_FLAG, parseFlags, requireFlag, type CliIo } from './args.ts';
 import { outputDir, reportWarnings } from './chart.ts';
@@ -51,14 +49,11 @@ async function downstreamReport(input: string, out: string | undefined): Promise
   } catch {
     return null; // the bench path reports an unreadable or invalid file in its own words
   }
-  const { isEvalDoc, readEvalDoc, buildEvalReport } = await import('../infer/eval-report.ts');
+  const { isEvalDoc, readEvalDoc, writeEvalReport } = await import('../infer/eval-report.ts');
   if (!isEvalDoc(doc)) return null;
-  const html = buildEvalReport(readEvalDoc(input, doc));
   const dir = outputDir(input, out);
-  ensureDir(dir);
-  const path = join(dir, 'index.html');
-  writeFileAtomic(path, html);
-  return path;
+  await writeEvalReport(readEvalDoc(input, doc), dir, false);
+  return join(dir, 'index.html');
 }
 
 export async function reportCommand(argv: string[], io: CliIo): Promise<number> {

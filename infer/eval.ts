@@ -110,6 +110,8 @@ export interface EvalVariant {
   readonly label: string;
   readonly method: string;
   readonly options: Readonly<Record<string, OptionValue>>;
+  /** The per-query budget these options spend (`qattn eval --budget`; the mechanism's BudgetSpec), or null. */
+  readonly budget: number | null;
 }
 
 /**
@@ -122,8 +124,8 @@ export const ROW_STRIDE = 16;
 export interface HeadRows {
   /** Total variation ½Σ|p − q| between exact attention's row p and the mechanism's q. */
   readonly tv: number;
-  /** KL(q ‖ p) = −ln(exact mass on the kept keys), nats: finite whenever any key is kept. */
-  readonly klApproxExact: number;
+  /** KL(q ‖ p) = −ln(exact mass on the kept keys), nats: finite whenever any key is kept (null: a row kept no exact mass). */
+  readonly klApproxExact: number | null;
   /**
    * Fraction of rows where KL(p ‖ q) — exact against the mechanism — is finite: only where every key of nonzero
    * exact weight was kept (k ≥ the visible keys). Dropping any key makes it infinite.
@@ -131,6 +133,14 @@ export interface HeadRows {
   readonly klExactApproxFinite: number;
   readonly rows: number;
 }
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** x, or null where it is not finite (JSON has no Infinity or NaN; eval.json's schema says what null means). */
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** The mean of values that may be null (not finite): null if any is. */
+const meanOrNull = (xs: readonly (number | null)[]): number | null => (xs.some((x) => x === null) ? null : mean(xs as number[]));
 
 /** HeadRows of one head's output, or null when the mechanism's rows are not a restricted softmax. */
 export function headRows(input: AttentionInput, output: AttentionOutput, stride = ROW_STRIDE): HeadRows | null {
@@ -148,7 +158,7 @@ export function headRows(input: AttentionInput, output: AttentionOutput, stride 
     if (Number.isFinite(klDivergence(p, q))) finite++;
     rows++;
   }
-  return { tv: tv / rows, klApproxExact: klq / rows, klExactApproxFinite: finite / rows, rows };
+  return { tv: tv / rows, klApproxExact: finiteOrNull(klq / rows), klExactApproxFinite: finite / rows, rows };
 }
 
 /** What one variant did in one block over the windows (means). */
@@ -167,13 +177,15 @@ export interface VariantEval {
   readonly label: string;
   readonly method: string;
   readonly options: Readonly<Record<string, OptionValue>>;
+  /** The per-query budget of `qattn eval --budget`, or null. */
+  readonly budget: number | null;
   /** Mean over windows of bits/byte. */
   readonly bitsPerByte: number;
   /** bitsPerByte − the unmodified model's, on the same windows. */
   readonly delta: number;
   readonly perWindow: readonly number[];
-  /** Mean over windows of KL(unmodified ‖ swapped) of the next-byte distributions, nats per position. */
-  readonly kl: number;
+  /** Mean over windows of KL(unmodified ‖ swapped) of the next-byte distributions, nats per position (null: not finite). */
+  readonly kl: number | null;
   readonly blocks: readonly BlockEval[];
   /** Mean total variation of attention rows over every swapped head (null when the mechanism exposes no rows). */
   readonly attentionTv: number | null;
@@ -192,87 +204,136 @@ export interface SetEval {
   readonly variants: readonly VariantEval[];
 }
 
+/** One block's measures on one window (plain data: a worker thread posts it). */
+export interface WindowBlock {
+  readonly index: number;
+  readonly name: string;
+  readonly density: number | null;
+  readonly relL2: number;
+  readonly heads: readonly (HeadRows | null)[];
+}
+
+/** One variant on one window. */
+export interface WindowVariant {
+  readonly bitsPerByte: number;
+  /** KL(unmodified ‖ swapped) of the next-byte distributions, nats per position (null: not finite). */
+  readonly kl: number | null;
+  /** Wall time of the swapped run without the row metrics computed inside it, milliseconds. */
+  readonly ms: number;
+  readonly blocks: readonly WindowBlock[];
+}
+
+/** Everything one window gave: the unmodified model's bits/byte and each variant's measures. */
+export interface WindowEval {
+  readonly exact: number;
+  /** Copy task: the unmodified model on the first copy; null for other windows. */
+  readonly firstCopy: number | null;
+  readonly variants: readonly WindowVariant[];
+}
+
 export interface EvalProgress {
   (done: number, total: number, what: string): void;
 }
 
 /**
- * Every variant on every window: the unmodified model once per window, then each variant with the chosen
- * layers swapped (all when `layers` is null).
+ * One window: the unmodified model once, then each variant with the chosen layers swapped (all when `layers` is
+ * null). `onVariant(v)` is called after variant v (−1: the unmodified model).
  */
-export async function evaluate(im: InferModel, windows: readonly EvalWindow[], variants: readonly EvalVariant[], layers: readonly number[] | null, seed: number, progress?: EvalProgress): Promise<SetEval> {
-  const exact: number[] = [];
-  const firstCopy: number[] = [];
-  const per = variants.map(() => ({ bpb: [] as number[], kl: [] as number[], ms: 0, blocks: new Map<number, { name: string; density: number[]; relL2: number[]; heads: Map<number, HeadRows[]> }>() }));
-  const total = windows.length * (variants.length + 1);
-  let done = 0;
-  const sessions = new SessionCache();
-  try {
-    for (const w of windows) {
-      const f = feeds(w);
-      const ref = await runReference(im, f, sessions);
-      const refLogits = asFloat32(ref.get('logits')!, 'logits');
-      exact.push(bitsPerByte(refLogits, w.bytes, w.scoreFrom));
-      if (w.copyOf !== undefined) firstCopy.push(bitsPerByte(refLogits.subarray(0, w.copyOf * 256), w.bytes.subarray(0, w.copyOf), 1));
-      progress?.(++done, total, `unmodified model, window at ${w.offset ?? 'copy'}`);
-      for (let v = 0; v < variants.length; v++) {
-        const variant = variants[v]!;
-        const acc = per[v]!;
-        const rowsOf = new Map<AttentionBlock, Map<number, HeadRows | null>>();
-        let rowMs = 0;
-        const onHeadOutput = (b: AttentionBlock, h: number, input: AttentionInput, o: AttentionOutput): void => {
-          const r0 = performance.now();
-          const m = rowsOf.get(b) ?? new Map<number, HeadRows | null>();
-          m.set(h, headRows(input, o));
-          rowsOf.set(b, m);
-          rowMs += performance.now() - r0;
+export async function evalWindow(
+  im: InferModel, w: EvalWindow, variants: readonly EvalVariant[], layers: readonly number[] | null, seed: number, sessions: SessionCache,
+  onVariant?: (v: number) => void,
+): Promise<WindowEval> {
+  const f = feeds(w);
+  const ref = await runReference(im, f, sessions);
+  const refLogits = asFloat32(ref.get('logits')!, 'logits');
+  const exact = bitsPerByte(refLogits, w.bytes, w.scoreFrom);
+  const firstCopy = w.copyOf === undefined ? null : bitsPerByte(refLogits.subarray(0, w.copyOf * 256), w.bytes.subarray(0, w.copyOf), 1);
+  onVariant?.(-1);
+  const out: WindowVariant[] = [];
+  for (let v = 0; v < variants.length; v++) {
+    const variant = variants[v]!;
+    const rowsOf = new Map<AttentionBlock, Map<number, HeadRows | null>>();
+    let rowMs = 0;
+    const onHeadOutput = (b: AttentionBlock, h: number, input: AttentionInput, o: AttentionOutput): void => {
+      const r0 = performance.now();
+      const m = rowsOf.get(b) ?? new Map<number, HeadRows | null>();
+      m.set(h, headRows(input, o));
+      rowsOf.set(b, m);
+      rowMs += performance.now() - r0;
+    };
+    const t0 = performance.now();
+    const { tensors, blocks } = await runSwapped(im, f, { method: variant.method, options: variant.options, seed, sessions, onHeadOutput, ...(layers ? { layers } : {}) });
+    // Wall time of the swapped run without the row metrics computed inside it.
+    const ms = performance.now() - t0 - rowMs;
+    const logits = asFloat32(tensors.get('logits')!, 'logits');
+    out.push({
+      bitsPerByte: bitsPerByte(logits, w.bytes, w.scoreFrom),
+      kl: finiteOrNull(fidelity(tensors.get('logits')!, ref.get('logits')!, true).kl ?? NaN),
+      ms,
+      blocks: blocks.map((r): WindowBlock => {
+        const heads = rowsOf.get(r.block) ?? new Map<number, HeadRows | null>();
+        return {
+          index: im.blocks.indexOf(r.block), name: r.block.name, density: swapFacts(r).density,
+          relL2: fidelity(tensors.get(r.block.output)!, ref.get(r.block.output)!, false).relL2,
+          heads: Array.from({ length: heads.size ? Math.max(...heads.keys()) + 1 : 0 }, (_, h) => heads.get(h) ?? null),
         };
-        const t0 = performance.now();
-        const { tensors, blocks } = await runSwapped(im, f, { method: variant.method, options: variant.options, seed, sessions, onHeadOutput, ...(layers ? { layers } : {}) });
-        // Wall time of the swapped run without the row metrics computed inside it.
-        acc.ms += performance.now() - t0 - rowMs;
-        const logits = asFloat32(tensors.get('logits')!, 'logits');
-        acc.bpb.push(bitsPerByte(logits, w.bytes, w.scoreFrom));
-        acc.kl.push(fidelity(tensors.get('logits')!, ref.get('logits')!, true).kl ?? NaN);
-        for (const r of blocks) {
-          const index = im.blocks.indexOf(r.block);
-          const b = acc.blocks.get(index) ?? { name: r.block.name, density: [], relL2: [], heads: new Map<number, HeadRows[]>() };
-          for (const [h, hr] of rowsOf.get(r.block) ?? []) if (hr) b.heads.set(h, [...(b.heads.get(h) ?? []), hr]);
-          const { density } = swapFacts(r);
-          if (density !== null) b.density.push(density);
-          b.relL2.push(fidelity(tensors.get(r.block.output)!, ref.get(r.block.output)!, false).relL2);
-          acc.blocks.set(index, b);
-        }
-        progress?.(++done, total, `${variant.label}, window at ${w.offset ?? 'copy'}`);
-      }
-    }
-  } finally {
-    await sessions.release();
+      }),
+    });
+    onVariant?.(v);
   }
-  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { exact, firstCopy, variants: out };
+}
+
+/** One text set's result from its windows' (in window order): means over windows, per block and head. */
+export function combineWindows(windows: readonly EvalWindow[], results: readonly WindowEval[], variants: readonly EvalVariant[]): SetEval {
+  const exact = results.map((r) => r.exact);
+  const firstCopy = results.flatMap((r) => (r.firstCopy === null ? [] : [r.firstCopy]));
   const exactBitsPerByte = mean(exact);
   return {
     source: windows[0]?.source ?? '',
     windows: windows.map((w) => ({ offset: w.offset, bytes: w.bytes.length, scored: w.bytes.length - w.scoreFrom })),
     exactBitsPerByte, exactPerWindow: exact, exactFirstCopyBitsPerByte: firstCopy.length ? mean(firstCopy) : null,
-    variants: variants.map((variant, v) => {
-      const acc = per[v]!;
-      const bpb = mean(acc.bpb);
-      const blocks = [...acc.blocks].sort((a, b) => a[0] - b[0]).map(([block, b]): BlockEval => {
-        const heads = Array.from({ length: Math.max(0, ...b.heads.keys()) + (b.heads.size ? 1 : 0) }, (_, h) => {
-          const hs = b.heads.get(h);
-          return hs?.length ? {
-            tv: mean(hs.map((x) => x.tv)), klApproxExact: mean(hs.map((x) => x.klApproxExact)),
+    variants: variants.map((variant, v): VariantEval => {
+      const runs = results.map((r) => r.variants[v]!);
+      const byBlock = new Map<number, WindowBlock[]>();
+      for (const run of runs) for (const b of run.blocks) byBlock.set(b.index, [...(byBlock.get(b.index) ?? []), b]);
+      const blocks = [...byBlock].sort((a, b) => a[0] - b[0]).map(([block, bs]): BlockEval => {
+        const densities = bs.flatMap((b) => (b.density === null ? [] : [b.density]));
+        const width = Math.max(0, ...bs.map((b) => b.heads.length));
+        const heads = Array.from({ length: width }, (_, h): HeadRows | null => {
+          const hs = bs.flatMap((b) => (b.heads[h] ? [b.heads[h]] : []));
+          return hs.length ? {
+            tv: mean(hs.map((x) => x.tv)), klApproxExact: meanOrNull(hs.map((x) => x.klApproxExact)),
             klExactApproxFinite: mean(hs.map((x) => x.klExactApproxFinite)), rows: hs.reduce((a, x) => a + x.rows, 0),
           } : null;
         });
-        return { block, name: b.name, density: b.density.length ? mean(b.density) : null, relL2: mean(b.relL2), heads };
+        return { block, name: bs[0]!.name, density: densities.length ? mean(densities) : null, relL2: mean(bs.map((b) => b.relL2)), heads };
       });
       const tvs = blocks.flatMap((b) => b.heads.flatMap((h) => (h ? [h.tv] : [])));
+      const bpb = mean(runs.map((r) => r.bitsPerByte));
       return {
-        label: variant.label, method: variant.method, options: variant.options, bitsPerByte: bpb, delta: bpb - exactBitsPerByte, perWindow: acc.bpb,
-        kl: mean(acc.kl), ms: acc.ms, blocks, attentionTv: tvs.length ? mean(tvs) : null,
+        label: variant.label, method: variant.method, options: variant.options, budget: variant.budget, bitsPerByte: bpb, delta: bpb - exactBitsPerByte,
+        perWindow: runs.map((r) => r.bitsPerByte), kl: meanOrNull(runs.map((r) => r.kl)), ms: runs.reduce((a, r) => a + r.ms, 0), blocks,
+        attentionTv: tvs.length ? mean(tvs) : null,
       };
     }),
   };
+}
+
+/** Every variant on every window of one set, in this thread (eval-pool.ts spreads windows over worker threads). */
+export async function evaluate(im: InferModel, windows: readonly EvalWindow[], variants: readonly EvalVariant[], layers: readonly number[] | null, seed: number, progress?: EvalProgress): Promise<SetEval> {
+  const total = windows.length * (variants.length + 1);
+  let done = 0;
+  const sessions = new SessionCache();
+  const results: WindowEval[] = [];
+  try {
+    for (const w of windows) {
+      results.push(await evalWindow(im, w, variants, layers, seed, sessions, (v) => {
+        progress?.(++done, total, `${v < 0 ? 'unmodified model' : variants[v]!.label}, window at ${w.offset ?? 'copy'}`);
+      }));
+    }
+  } finally {
+    await sessions.release();
+  }
+  return combineWindows(windows, results, variants);
 }

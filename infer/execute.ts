@@ -5,7 +5,7 @@
  */
 import type * as Ort from 'onnxruntime-node';
 import { QattnError } from '../core/errors.ts';
-import { loadOrt } from '../attention/kernels/ort/sessions.ts';
+import { defaultOrtThreads, loadOrt } from '../attention/kernels/ort/sessions.ts';
 import { encodeModel, readTensorData, tensorValueInfo, type GraphProto, type ModelProto, type ValueInfoProto } from '../onnx/index.ts';
 import type { AttentionInput, AttentionOutput, OptionValue } from '../attention/types.ts';
 import { blockReads, type AttentionBlock } from './block.ts';
@@ -42,7 +42,9 @@ const ortMessage = (e: unknown): string => (e instanceof Error ? e.message : Str
  */
 async function session(m: ModelProto, what: string): Promise<Ort.InferenceSession> {
   try {
-    return await ort().InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'basic', logSeverityLevel: 4 });
+    const threads = defaultOrtThreads();
+    const opts: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'basic', logSeverityLevel: 4, ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}) };
+    return await ort().InferenceSession.create(encodeModel(m), opts);
   } catch (e) {
     throw new QattnError(`onnxruntime cannot load ${what}: ${ortMessage(e)}`);
   }

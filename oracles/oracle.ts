@@ -22,7 +22,9 @@ export interface ThresholdOracle {
   readonly scores: Scores;
   readonly threshold: number;
   /** Indices never marked even when score > τ (top-k excludes the set it already holds). */
-  readonly exclude: readonly number[];
+  readonly exclude: ArrayLike<number>;
+  /** The caller promises `exclude` is ascending and distinct (top-k keeps its set so): no per-oracle sort. */
+  readonly excludeSorted?: boolean;
   readonly cost: OracleCostModel;
 }
 
@@ -49,8 +51,9 @@ export interface SearchSpace {
 export const MAX_SEARCH_QUBITS = 30;
 
 export function searchSpace(size: number): SearchSpace {
-  check(Number.isInteger(size) && size >= 1, `search space size N must be an integer ≥ 1, got ${size}`);
-  check(size <= 2 ** MAX_SEARCH_QUBITS, `search space size N = ${size} exceeds 2^${MAX_SEARCH_QUBITS}`);
+  // Messages as functions: this runs at every DHHM stage, and a template literal is built even when it passes.
+  check(Number.isInteger(size) && size >= 1, () => `search space size N must be an integer ≥ 1, got ${size}`);
+  check(size <= 2 ** MAX_SEARCH_QUBITS, () => `search space size N = ${size} exceeds 2^${MAX_SEARCH_QUBITS}`);
   const qubits = size === 1 ? 0 : 32 - Math.clz32(size - 1);
   return { size, qubits, searchSize: 2 ** qubits };
 }
@@ -67,7 +70,9 @@ export function checkScores(scores: Scores, what = 'scores'): void {
 }
 
 export interface ThresholdOracleOptions {
-  readonly exclude?: readonly number[];
+  readonly exclude?: ArrayLike<number>;
+  /** `exclude` is ascending and distinct (checked by thresholdOracle; trusted by thresholdOracleTrusted). */
+  readonly excludeSorted?: boolean;
   /** What the QRAM fetches per index (default: a 16-bit precomputed score). */
   readonly payload?: Payload;
 }
@@ -80,7 +85,10 @@ export interface ThresholdOracleOptions {
 export function thresholdOracleTrusted(scores: Scores, threshold: number, opts: ThresholdOracleOptions = {}, cost?: OracleCostModel): ThresholdOracle {
   check(!Number.isNaN(threshold), 'threshold must not be NaN');
   const exclude = opts.exclude ?? [];
-  return { kind: 'threshold', scores, threshold, exclude, cost: cost ?? thresholdCostModel(scores.length, exclude.length, opts.payload) };
+  return {
+    kind: 'threshold', scores, threshold, exclude, ...(opts.excludeSorted ? { excludeSorted: true } : {}),
+    cost: cost ?? thresholdCostModel(scores.length, exclude.length, opts.payload),
+  };
 }
 
 /** The cost model of a threshold oracle over N scores with `excludeCount` exclusions. */
@@ -91,8 +99,11 @@ export function thresholdCostModel(size: number, excludeCount: number, payload: 
 /** Marks j iff scores[j] > threshold and j ∉ exclude. Rejects NaN scores or threshold. */
 export function thresholdOracle(scores: Scores, threshold: number, opts: ThresholdOracleOptions = {}): ThresholdOracle {
   checkScores(scores);
-  for (const j of opts.exclude ?? []) {
+  const ex = opts.exclude ?? [];
+  for (let t = 0; t < ex.length; t++) {
+    const j = ex[t]!;
     check(Number.isInteger(j) && j >= 0 && j < scores.length, `excluded index ${j} is outside [0, ${scores.length})`);
+    check(!opts.excludeSorted || t === 0 || ex[t - 1]! < j, 'excludeSorted: the excluded indices must be ascending and distinct');
   }
   return thresholdOracleTrusted(scores, threshold, opts);
 }

@@ -61,7 +61,7 @@ test('--layers swaps only the named blocks; the others stay unmodified inside on
   const [w] = corpusWindows('typescript', 1, 64);
   const { blocks } = await runSwapped(im, feeds(w!.bytes), { method: 'topk-exact', options: { k: 4 }, seed: 0, layers: [0, 2] });
   assert.deepEqual(blocks.map((b) => im.blocks.indexOf(b.block)), [0, 2]);
-  const r = await evaluate(im, [w!], [{ label: 'topk-exact[k=4]', method: 'topk-exact', options: { k: 4 } }], [1], 0);
+  const r = await evaluate(im, [w!], [{ label: 'topk-exact[k=4]', method: 'topk-exact', options: { k: 4 }, budget: null }], [1], 0);
   assert.deepEqual(r.variants[0]!.blocks.map((b) => b.block), [1]);
   assert.ok(r.variants[0]!.blocks[0]!.density! < 1, 'k = 4 of up to 64 keys');
 });
@@ -131,41 +131,68 @@ test('attention-row metrics: TV = 1 − mass kept and KL(q‖p) = −ln(mass kep
     tv += (1 - mass) / 4;
     kl += -Math.log(mass) / 4;
   }
-  assert.ok(Math.abs(rows.tv - tv) < 1e-9 && Math.abs(rows.klApproxExact - kl) < 1e-9, JSON.stringify(rows));
+  assert.ok(Math.abs(rows.tv - tv) < 1e-9 && Math.abs(rows.klApproxExact! - kl) < 1e-9, JSON.stringify(rows));
   assert.equal(rows.klExactApproxFinite, 0, 'a dropped key makes KL(exact ‖ approx) infinite');
   const full = headRows(input, (await runAttention('topk-exact', input, { k: 64 })).output, 1)!;
   assert.ok(full.tv < 1e-12 && full.klExactApproxFinite === 1);
   assert.equal(headRows(input, (await runAttention('l2-sampling', { ...input, seed: 1 })).output), null, 'sampled rows are not a restricted softmax');
   const im = await model;
   const [w] = corpusWindows('typescript', 1, 64);
-  const r = await evaluate(im, [w!], [{ label: 'topk-exact[k=4]', method: 'topk-exact', options: { k: 4 } }], null, 0);
+  const r = await evaluate(im, [w!], [{ label: 'topk-exact[k=4]', method: 'topk-exact', options: { k: 4 }, budget: null }], null, 0);
   const heads = r.variants[0]!.blocks.flatMap((b) => b.heads);
   assert.equal(heads.length, 16, 'every head of every block');
   assert.ok(heads.every((h) => h !== null && h.tv > 0 && h.tv < 1));
   assert.ok(r.variants[0]!.attentionTv! > 0);
 });
 
-test('qattn eval --out writes eval.json and its downstream report; qattn report --in eval.json writes it again', async () => {
-  const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+test('qattn eval --out writes eval.json, its charts and its downstream report; qattn report --in eval.json writes them again', async () => {
+  const { mkdtempSync, rmSync, existsSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'qattn-eval-'));
   try {
-    const r = await runCli('eval', '--attention', 'topk-exact', '--opt', 'topk-exact.k=2,4', '--corpus', 'typescript', '--windows', '1', '--window-bytes', '32',
+    const r = await runCli('eval', '--attention', 'exact,topk-exact', '--budget', '2,4', '--corpus', 'typescript', '--windows', '1', '--window-bytes', '32',
       '--copy', '8', '--copy-windows', '1', '--out', join(dir, 'run'));
     assert.equal(r.code, 0, r.err.join('\n'));
-    const doc = JSON.parse(readFileSync(join(dir, 'run', 'eval.json'), 'utf8')) as { kind: string; sets: Array<{ name: string; result: { variants: Array<{ label: string }> } }> };
+    const doc = JSON.parse(readFileSync(join(dir, 'run', 'eval.json'), 'utf8')) as { kind: string; sets: Array<{ name: string; result: { variants: Array<{ label: string; budget: number | null; options: { k?: number } }> } }> };
     assert.equal(doc.kind, 'qattn-eval');
     assert.deepEqual(doc.sets.map((s) => s.name), ['typescript', 'copy']);
-    assert.deepEqual(doc.sets[0]!.result.variants.map((v) => v.label), ['topk-exact[k=2]', 'topk-exact[k=4]']);
+    const vs = doc.sets[0]!.result.variants;
+    assert.deepEqual(vs.map((v) => v.label), ['exact', 'topk-exact[budget=2]', 'topk-exact[budget=4]'], 'exact once, as the baseline; topk-exact at each budget');
+    assert.deepEqual(vs.map((v) => [v.budget, v.options.k ?? null]), [[null, null], [2, 2], [4, 4]], 'the budget is topk-exact\'s k');
     const html = readFileSync(join(dir, 'run', 'index.html'), 'utf8');
     assert.match(html, /content="default-src 'none'; style-src 'unsafe-inline'; img-src data:;"/);
-    assert.ok(html.includes('topk-exact[k=4]') && html.includes('Copy task (second copy scored)') && !/<script/i.test(html));
+    assert.ok(html.includes('topk-exact[budget=4]') && html.includes('Copy task (second copy scored)') && !/<script/i.test(html));
+    for (const id of ['eval-budget', 'eval-layers', 'eval-copy']) {
+      assert.ok(html.includes(`id="chart-${id}"`), `${id} in the report`);
+      for (const ext of ['vl.json', 'svg', 'png']) assert.ok(existsSync(join(dir, 'run', `${id}.${ext}`)), `${id}.${ext}`);
+    }
     const again = await runCli('report', '--in', join(dir, 'run', 'eval.json'), '--out', join(dir, 'again'));
     assert.equal(again.code, 0, again.err.join('\n'));
     assert.equal(readFileSync(join(dir, 'again', 'index.html'), 'utf8').replace(/— [^<]*<\/title>/, ''), html.replace(/— [^<]*<\/title>/, ''));
     assert.ok(!existsSync(join(dir, 'again', 'results.csv')), 'no bench outputs for an eval document');
+    // A document that breaks the schema (generated from EvalDoc) is one line, and nothing is written.
+    const bad = JSON.parse(readFileSync(join(dir, 'run', 'eval.json'), 'utf8')) as { sets: Array<{ result: { exactBitsPerByte: unknown } }> };
+    bad.sets[0]!.result.exactBitsPerByte = 'low';
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
+    const refused = await runCli('report', '--in', join(dir, 'bad.json'), '--out', join(dir, 'bad'));
+    assert.equal(refused.code, 2);
+    assert.match(refused.err.join('\n'), /^qattn: .*bad\.json does not match the eval\.json schema .*exactBitsPerByte must be number/);
+    assert.ok(!existsSync(join(dir, 'bad')), 'nothing written for a document that breaks the schema');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('qattn eval --jobs 2 gives the numbers --jobs 1 gives (windows on worker threads; only the times differ)', async () => {
+  const args = ['eval', '--attention', 'topk-exact,grover-topk,dequantized-topk', '--opt', 'topk-exact.k=4', '--opt', 'grover-topk.k=4', '--opt', 'dequantized-topk.k=4',
+    '--corpus', 'typescript,fortunes', '--windows', '2', '--window-bytes', '48', '--copy', '0', '--json'];
+  const one = await runCli(...args, '--jobs', '1');
+  const two = await runCli(...args, '--jobs', '2');
+  assert.equal(one.code, 0, one.err.join('\n'));
+  assert.equal(two.code, 0, two.err.join('\n'));
+  const numbers = (out: string[]): unknown => JSON.parse(JSON.stringify(JSON.parse(out.join('')).sets, (k, v: unknown) => (k === 'ms' ? undefined : v)));
+  const a = numbers(one.out), b = numbers(two.out);
+  assert.deepEqual(b, a);
+  assert.equal((JSON.parse(two.out.join('')) as { jobs: number }).jobs, 2);
 });

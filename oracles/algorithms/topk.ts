@@ -90,6 +90,14 @@ export function isTrueTopK(scores: Scores, set: Int32Array): boolean {
   return above === inside;
 }
 
+/** Replaces set[w] by x (not in the set), keeping the ascending set ascending: one O(k) shift. */
+function replaceSorted(set: Int32Array, w: number, x: number): void {
+  let t = w;
+  while (t > 0 && set[t - 1]! > x) { set[t] = set[t - 1]!; t--; }
+  while (t < set.length - 1 && set[t + 1]! < x) { set[t] = set[t + 1]!; t++; }
+  set[t] = x;
+}
+
 function sortByScore(scores: Scores, set: Int32Array): { indices: Int32Array; scores: Float64Array } {
   const indices = Int32Array.from(set).sort((a, b) => scores[b]! - scores[a]! || a - b);
   return { indices, scores: Float64Array.from(indices, (j) => scores[j]!) };
@@ -119,11 +127,11 @@ export function quantumTopK(scores: Scores, k: number, opts: TopKOptions): TopKR
   let improvements = 0;
   let last: PreparedSearch | null = null;
   const cost = thresholdCostModel(scores.length, k, opts.payload); // the same circuit at every stage
+  // `set` is kept ascending by index (randomSubset returns it so; each swap re-inserts in order), so each
+  // stage's oracle gets it as a sorted exclusion list: a copy, O(k), and no sort in the backend.
   while (stoppedBy !== 'exhaustive') {
     const w = argMin(scores, set);
-    const exclude = new Array<number>(k);
-    for (let t = 0; t < k; t++) exclude[t] = set[t]!;
-    const oracle = thresholdOracleTrusted(scores, scores[set[w]!]!, { exclude }, cost);
+    const oracle = thresholdOracleTrusted(scores, scores[set[w]!]!, { exclude: set.slice(), excludeSorted: true }, cost);
     tally.qubits = Math.max(tally.qubits, oracle.cost.qubits);
     const search = (last = opts.backend.prepare(oracle));
     const out = bbhtRounds(search, { rng: opts.rng, noise: opts.noise, certifyAfter: c, maxOracleCalls: budget - tally.oracleCalls });
@@ -135,7 +143,7 @@ export function quantumTopK(scores: Scores, k: number, opts: TopKOptions): TopKR
       stoppedBy = out.reason === 'budget' ? 'budget' : 'certified';
       break;
     }
-    set[w] = out.index;
+    replaceSorted(set, w, out.index);
     improvements++;
   }
   // Verification is the simulator's bookkeeping, not the algorithm's: the last oracle is over the final set

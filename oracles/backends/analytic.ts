@@ -26,7 +26,7 @@ export interface AnalyticOptions {
 }
 
 function checkIterations(r: number): void {
-  check(Number.isInteger(r) && r >= 0, `iteration count must be an integer ≥ 0, got ${r}`);
+  check(Number.isInteger(r) && r >= 0, () => `iteration count must be an integer ≥ 0, got ${r}`);
 }
 
 /** P(marked) after r noiseless iterations with M of N' marked: sin²((2r+1)θ), sin²θ = M/N'. */
@@ -137,7 +137,7 @@ export function createAnalyticBackend(opts: AnalyticOptions = {}): Backend {
   // by the evaluator's view, and top-k prepares hundreds of oracles per run.
   const prepare = (oracle: Oracle): PreparedSearch => {
     const { size, qubits } = searchSpace(oracleSize(oracle));
-    check(qubits <= maxQubits, `analytic backend: ${qubits} index qubits exceed the limit of ${maxQubits}`);
+    check(qubits <= maxQubits, () => `analytic backend: ${qubits} index qubits exceed the limit of ${maxQubits}`);
     return new AnalyticSearch(size, qubits, evaluate(oracle));
   };
   return { name: 'analytic', maxQubits, prepare, prepareScores: evaluate.prepareScores };

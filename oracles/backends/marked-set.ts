@@ -251,7 +251,7 @@ class ThresholdSet implements MarkedSet {
   private readonly tau: number;
   private readonly n: number;
   private readonly padded: number;
-  private readonly exclude: readonly number[];
+  private readonly exclude: ArrayLike<number>;
   /** The excluded indices ascending, for long exclusion lists only (else null: a linear scan). */
   private readonly excludeSorted: Int32Array | null;
   /** How many excluded indices score above τ (they are in L, not marked). */
@@ -267,7 +267,7 @@ class ThresholdSet implements MarkedSet {
     this.n = scores.length;
     this.padded = view.padded;
     this.exclude = exclude;
-    this.excludeSorted = exclude.length > LINEAR_EXCLUDE ? Int32Array.from(exclude).sort() : null;
+    this.excludeSorted = exclude.length <= LINEAR_EXCLUDE ? null : oracle.excludeSorted ? Int32Array.from(exclude) : Int32Array.from(exclude).sort();
     this.excludedAbove = this.excludedAboveList().length;
     this.spent = exclude.length;
   }
@@ -280,7 +280,8 @@ class ThresholdSet implements MarkedSet {
       const ex = this.excludeSorted;
       for (let t = 0; t < ex.length; t++) if ((t === 0 || ex[t] !== ex[t - 1]) && scores[ex[t]!]! > tau) out.push(ex[t]!);
     } else {
-      for (const j of this.exclude) if (scores[j]! > tau && !out.includes(j)) out.push(j);
+      const ex = this.exclude;
+      for (let t = 0; t < ex.length; t++) if (scores[ex[t]!]! > tau && !out.includes(ex[t]!)) out.push(ex[t]!);
     }
     return out;
   }
@@ -432,13 +433,23 @@ class SortedSet implements MarkedSet {
     while (lo > 0 && !(scores[lo - 1]! > tau)) { lo--; reads++; }
     while (lo < f && scores[lo]! > tau) { lo++; reads++; }
     this.above = lo;
-    // A loop, not Int32Array.from: the iterator protocol was most of this constructor's time (one per DHHM stage).
-    const ex = new Int32Array(exclude.length);
-    for (let t = 0; t < ex.length; t++) ex[t] = exclude[t]!;
-    ex.sort();
-    let c = 0;
-    for (let t = 0; t < ex.length; t++) if (ex[t]! < lo && (c === 0 || ex[t] !== ex[c - 1])) ex[c++] = ex[t]!;
-    this.excludedAbove = ex.slice(0, c);
+    if (oracle.excludeSorted) {
+      // Ascending and distinct already (top-k keeps its set so): the members below L are a prefix, copied —
+      // O(k) per DHHM stage instead of a sort, which made the simulator O(k² log k) per query.
+      let c = 0;
+      while (c < exclude.length && exclude[c]! < lo) c++;
+      const ex = new Int32Array(c);
+      for (let t = 0; t < c; t++) ex[t] = exclude[t]!;
+      this.excludedAbove = ex;
+    } else {
+      // A loop, not Int32Array.from: the iterator protocol was most of this constructor's time.
+      const ex = new Int32Array(exclude.length);
+      for (let t = 0; t < ex.length; t++) ex[t] = exclude[t]!;
+      ex.sort();
+      let c = 0;
+      for (let t = 0; t < ex.length; t++) if (ex[t]! < lo && (c === 0 || ex[t] !== ex[c - 1])) ex[c++] = ex[t]!;
+      this.excludedAbove = ex.slice(0, c);
+    }
     this.reads = reads + exclude.length;
   }
 

@@ -38,8 +38,22 @@ export const MAX_CACHED_SESSIONS = 16;
 
 const cache = new Map<string, Promise<Ort.InferenceSession>>();
 
+let defaultThreads = 0;
+
+/**
+ * Intra-op threads of every session that does not ask for a count (0: onnxruntime's default, one per core). A
+ * process that runs several worker threads, each with its own sessions (`qattn eval --jobs`), sets 1 in each,
+ * so the workers do not oversubscribe the cores.
+ */
+export function setDefaultOrtThreads(threads: number): void {
+  defaultThreads = threads;
+}
+
+/** The intra-op thread count a session gets when its caller leaves it to the default. */
+export const defaultOrtThreads = (): number => defaultThreads;
+
 /** Options of every cached session (exported so benchmarks can build an identical raw session). */
-export function sessionOptions(threads = 0): Ort.InferenceSession.SessionOptions {
+export function sessionOptions(threads = defaultThreads): Ort.InferenceSession.SessionOptions {
   // Fatal only: ORT's warnings are noise on a CLI's stderr, and its coloured error line would precede
   // qattn's own one-line `qattn:` message, which already carries ORT's text.
   const base: Ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 4 };
@@ -49,11 +63,13 @@ export function sessionOptions(threads = 0): Ort.InferenceSession.SessionOptions
 }
 
 /**
- * The cached session for a model, keyed by `key` (which must identify the graph) and the thread count; `build`
+ * The cached session for a model, keyed by `key` (which must identify the graph) and the thread count (0: the
+ * process default, setDefaultOrtThreads); `build`
  * makes the model bytes on first use. Concurrent callers share one build. Every ORT session of qattn's own
  * kernels goes through here, so one LRU bound and `releaseSessions` cover them all.
  */
-export function cachedSession(key: string, build: () => Uint8Array, threads = 0): Promise<Ort.InferenceSession> {
+export function cachedSession(key: string, build: () => Uint8Array, asked = 0): Promise<Ort.InferenceSession> {
+  const threads = asked || defaultThreads;
   const full = `${key}|threads=${threads}`;
   const hit = cache.get(full);
   if (hit) {
