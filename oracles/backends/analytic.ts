@@ -13,7 +13,7 @@
  * O(1) per measurement), so a search costs O(1) per measurement whatever r — no O(N) work per iteration or
  * per oracle. It must agree with `statevector` to 1e-12.
  */
-import { check } from '../../core/errors.ts';
+import { QattnError, check } from '../../core/errors.ts';
 import type { Rng } from '../../core/rng.ts';
 import { survivalProbability, type Noise } from '../noise.ts';
 import { MAX_SEARCH_QUBITS, oracleSize, searchSpace, type Oracle } from '../oracle.ts';
@@ -26,7 +26,7 @@ export interface AnalyticOptions {
 }
 
 function checkIterations(r: number): void {
-  check(Number.isInteger(r) && r >= 0, () => `iteration count must be an integer ≥ 0, got ${r}`);
+  if (!(Number.isInteger(r) && r >= 0)) throw new QattnError(`iteration count must be an integer ≥ 0, got ${r}`);
 }
 
 /** P(marked) after r noiseless iterations with M of N' marked: sin²((2r+1)θ), sin²θ = M/N'. */
@@ -137,7 +137,7 @@ export function createAnalyticBackend(opts: AnalyticOptions = {}): Backend {
   // by the evaluator's view, and top-k prepares hundreds of oracles per run.
   const prepare = (oracle: Oracle): PreparedSearch => {
     const { size, qubits } = searchSpace(oracleSize(oracle));
-    check(qubits <= maxQubits, () => `analytic backend: ${qubits} index qubits exceed the limit of ${maxQubits}`);
+    if (qubits > maxQubits) throw new QattnError(`analytic backend: ${qubits} index qubits exceed the limit of ${maxQubits}`);
     return new AnalyticSearch(size, qubits, evaluate(oracle));
   };
   return { name: 'analytic', maxQubits, prepare, prepareScores: evaluate.prepareScores };

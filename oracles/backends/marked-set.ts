@@ -419,15 +419,16 @@ class SortedSet implements MarkedSet {
   readonly reads: number;
   private sorted: Int32Array | null = null;
 
-  constructor(oracle: ThresholdOracle) {
+  /** `f`: rankFinite(oracle.scores), which the evaluator has just looked up. */
+  constructor(oracle: ThresholdOracle, f: number) {
     const { scores, threshold: tau, exclude } = oracle;
     this.n = scores.length;
-    this.padded = searchSpace(this.n).searchSize;
+    // N' = 2^⌈log₂N⌉ inline (searchSpace's validation was done when the scores were made).
+    this.padded = this.n <= 1 ? 1 : 2 ** (32 - Math.clz32(this.n - 1));
     // Rank scores are S − p on the finite prefix [0, f), S = scores[0], and −∞ after it: S − p > τ ⟺ p < S − τ
     // (integers below 2^53: exact for a τ that is a score). A τ between scores can round the difference, so
     // the cut is moved to where the two scores either side of it say (a step at most); a binary search (20
     // cache misses at 2^20) was most of this constructor's cost.
-    const f = rankFinite(scores)!;
     let lo = f === 0 ? 0 : Math.min(f, Math.max(0, Math.ceil(scores[0]! - tau)));
     let reads = 3;
     while (lo > 0 && !(scores[lo - 1]! > tau)) { lo--; reads++; }
@@ -516,7 +517,8 @@ export function createOracleEvaluator(): OracleEvaluator {
   };
   const evaluate = (oracle: Oracle): MarkedSet => {
     if (oracle.kind === 'marked') return explicitSet(oracle);
-    return isRankScores(oracle.scores) ? new SortedSet(oracle) : new ThresholdSet(oracle, viewOf(oracle.scores));
+    const f = rankFinite(oracle.scores);
+    return f !== null ? new SortedSet(oracle, f) : new ThresholdSet(oracle, viewOf(oracle.scores));
   };
   // Rank scores need no first pass: they are valid and ordered by construction.
   return Object.assign(evaluate, { prepareScores: (scores: Scores) => (isRankScores(scores) ? 0 : viewOf(scores).prepare()) });
