@@ -7,6 +7,7 @@
  * Anything a mechanism throws — or a NaN/Inf in its output — becomes an `error` record with the reason; a phase
  * over the time budget stops the cell as `skipped` with what it measured; the run goes on.
  */
+import { thisHost } from './host.ts';
 import { QattnError } from '../core/errors.ts';
 import { kvOf, queryOf } from '../attention/define.ts';
 import { attendPrepared, checkRunnable, prepareValidated } from '../attention/run.ts';
@@ -74,7 +75,7 @@ export function reasonOf(err: unknown): string {
 }
 
 export function failedRecord(identity: CellIdentity, status: 'skipped' | 'error', reason: string, rss: CellRss | null = null, prepare: PreparePhase | null = null): FailedRecord {
-  return { ...identity, status, reason, path: null, timing: null, cost: null, prepare, fidelity: null, modeledQpuSeconds: null, rss };
+  return { ...identity, status, reason, path: null, timing: null, cost: null, prepare, fidelity: null, modeledQpuSeconds: null, rss, host: thisHost() };
 }
 
 function costFields(c: CostReport): CostFields {
@@ -183,6 +184,7 @@ export async function runCell(spec: CellSpec, ctx: CellContext): Promise<CellRes
       fidelity: scoreOutput(input, ref, warm.output),
       modeledQpuSeconds: modeledQpuSeconds(warm.output.quantum),
       rss: rss(),
+      host: thisHost(),
     };
     return { record, measured: measured() };
   } catch (err) {

@@ -86,6 +86,17 @@ export interface CellRss {
   readonly cellPeakBytes: number | null;
 }
 
+/** Where a cell ran: a queued run's cells run on any machine with qattn installed (`qattn worker`). */
+export interface RecordHost {
+  readonly hostname: string;
+  /** CPU model (os.cpus()[0].model). */
+  readonly cpu: string;
+  /** The process that ran the cell. */
+  readonly pid: number;
+  /** The queue worker that ran it (`qattn worker`), absent in a local run. */
+  readonly worker?: string;
+}
+
 export interface OkRecord extends CellIdentity {
   readonly status: 'ok';
   readonly reason: null;
@@ -102,6 +113,8 @@ export interface OkRecord extends CellIdentity {
   readonly modeledQpuSeconds: Readonly<Record<string, number>> | null;
   /** Null only in records upgraded from schema 1. */
   readonly rss: CellRss | null;
+  /** Where it ran (absent in files written before it was recorded). */
+  readonly host?: RecordHost;
 }
 
 export interface FailedRecord extends CellIdentity {
@@ -119,6 +132,8 @@ export interface FailedRecord extends CellIdentity {
   readonly fidelity: null;
   readonly modeledQpuSeconds: null;
   readonly rss: CellRss | null;
+  /** Where it ran (absent in files written before it was recorded). */
+  readonly host?: RecordHost;
 }
 
 export type BenchRecord = OkRecord | FailedRecord;

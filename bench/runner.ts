@@ -181,12 +181,14 @@ function measuredOf(r: BenchRecord): Measured | null {
 /**
  * Runs every pending cell of the plan and returns all records (resumed and new) in plan order. With `journal`
  * (the sink's journal file), a phase that runs past HARD_LIMIT_FACTOR × the budget is stopped by the watchdog
- * (cell.ts): that cell journaled as skipped, the process killed, to be continued with --resume.
+ * (cell.ts): that cell journaled as skipped, the process killed, to be continued with --resume. `history`: what
+ * earlier runs in this process measured (a queue worker runs one-cell plans and keeps it across them), so the
+ * limits predict from them and larger n are not calibrated again.
  */
-export async function runBench(plan: BenchPlan, sink: ResultSink, hooks: RunnerHooks = {}, journal: string | null = null): Promise<BenchRecord[]> {
+export async function runBench(plan: BenchPlan, sink: ResultSink, hooks: RunnerHooks = {}, journal: string | null = null, history = new CellHistory()): Promise<BenchRecord[]> {
   const groups = planGroups(plan);
   const total = groups.reduce((s, g) => s + g.cells.length, 0);
-  const ctx: RunContext = { plan, sink, hooks, total, pools: new PoolHolder(), monitor: new CellMonitor(journal), history: new CellHistory(), stopped: new Map() };
+  const ctx: RunContext = { plan, sink, hooks, total, pools: new PoolHolder(), monitor: new CellMonitor(journal), history, stopped: new Map() };
   for (const g of groups) {
     for (const c of g.cells) {
       const done = sink.get(cellKey(c.identity));

@@ -2,18 +2,15 @@
  * `qattn bench`: the scaling benchmark — every mechanism across context lengths, scored for speed and
  * fidelity, written to results.json / results.csv (with a crash-safe journal for --resume), then summarized.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { QattnError } from '../core/errors.ts';
 import { buildConfig, DEFAULT_BUDGET_S, DEFAULT_LENGTHS, DEFAULT_WORKLOADS, MAX_N } from '../bench/config.ts';
-import { cellKey, Journal } from '../bench/journal.ts';
-import { finishMeta, startMeta } from '../bench/meta.ts';
-import { ensureDir } from '../core/fs-safe.ts';
-import { buildDoc, outputPaths, timestampDir, writeResults, type OutputPaths } from '../bench/output.ts';
-import { checkResumable, latestRun } from '../bench/resume.ts';
+import { timestampDir } from '../bench/output.ts';
+import { latestRun } from '../bench/resume.ts';
 import { progressReporter } from '../bench/progress.ts';
-import type { BenchRecord } from '../bench/results.ts';
-import { planGroups, runBench } from '../bench/runner.ts';
+import { runBenchmark } from '../bench/run-benchmark.ts';
+import { connectQueue } from '../bench/queue/submit.ts';
+import { DEFAULT_RUN } from '../bench/queue/names.ts';
 import { formatSummary } from '../bench/summary.ts';
 import { verdictShort } from '../bench/verdict.ts';
 import { workloadNames } from '../bench/workloads/index.ts';
@@ -58,7 +55,12 @@ Runs every registered mechanism across context lengths and scores speed and fide
   --resume            continue an interrupted run in --out (default: the newest run under results/)
   --quick             every mechanism at a few small n with short timing: a smoke test in seconds
   --json              print results.json on stdout instead of the summary
-  --no-charts         do not render charts after the run`;
+  --no-charts         do not render charts after the run
+  --queue URL         run the cells on a queue instead of here: redis://HOST[:PORT][/DB] (BullMQ on Redis); any
+                        number of \`qattn worker --queue URL\` processes, on any machines, run them, and this
+                        process collects the records into --out as usual. Cells are content-addressed (job id =
+                        hash of the cell and the qattn version): submitting again adds nothing already queued or done
+  --run NAME          the queue's run name (default ${DEFAULT_RUN}): workers take cells from --run NAME`;
 
 const FLAGS = {
   methods: { type: 'string', multiple: true }, workloads: { type: 'string', multiple: true },
@@ -67,7 +69,7 @@ const FLAGS = {
   opt: { type: 'string', multiple: true }, variants: { type: 'string' }, budget: { type: 'string', multiple: true }, q: { type: 'string' }, k: { type: 'string' }, v: { type: 'string' },
   npy: { type: 'string' }, 'fit-min': { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
   'budget-s': { type: 'string' }, 'prepare-budget-s': { type: 'string' }, 'max-memory-gib': { type: 'string' },
-  quick: { type: 'boolean' }, json: { type: 'boolean' }, 'no-charts': { type: 'boolean' }, ...HELP_FLAG,
+  quick: { type: 'boolean' }, json: { type: 'boolean' }, 'no-charts': { type: 'boolean' }, queue: { type: 'string' }, run: { type: 'string' }, ...HELP_FLAG,
 } as const;
 
 type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
@@ -78,15 +80,6 @@ function outDir(flags: Flags): string {
   const last = latestRun(resolve('results'));
   if (!last) throw new QattnError('--resume: no unfinished run under results/ (a bare --resume only looks at results/<timestamp>/ runs; pass --out DIR)');
   return last;
-}
-
-/**
- * Charts hook — the single call site for chart rendering (bench/render.ts: Vega-Lite charts + index.html).
- * Imported lazily: vega and sharp are heavy, and `--no-charts` or a failing import must not cost a run.
- */
-async function renderCharts(paths: OutputPaths): Promise<string> {
-  const { renderAll } = await import('../bench/render.ts');
-  return (await renderAll(paths.json, paths.dir)).report;
 }
 
 export async function benchCommand(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -102,41 +95,30 @@ export async function benchCommand(argv: string[], io: CliIo = processIo): Promi
     budgetS: numberFlag('budget-s', flags['budget-s'], 0.001, 1e7),
     prepareBudgetS: numberFlag('prepare-budget-s', flags['prepare-budget-s'], 0.001, 1e7), maxMemoryGib: numberFlag('max-memory-gib', flags['max-memory-gib'], 0.01, 1e6),
   });
-  const paths = outputPaths(outDir(flags));
-  const keys = planGroups(config.plan).flatMap((g) => g.cells.map((c) => cellKey(c.identity)));
-  if (flags.resume) checkResumable(paths, config.plan.seed, config.record, keys);
-  else if (existsSync(paths.json)) throw new QattnError(`${paths.dir} already holds results: choose another --out (or --resume)`);
-  ensureDir(paths.dir);
-  const journal = new Journal(paths.journal, flags.resume === true);
+  const progress = progressReporter(process.stderr, flags.json === true && !process.stderr.isTTY);
+  const queue = flags.queue === undefined ? null : await connectQueue(flags.queue, flags.run, config);
   try {
-    const t0 = performance.now();
-    const meta = startMeta(argv, config.plan.seed, config.record, keys.filter((k) => journal.get(k)).length, config.plan.limits.memoryLimitBytes);
-    const soFar = (): BenchRecord[] => keys.flatMap((k) => journal.get(k) ?? []);
-    const snapshot = (): void => writeResults(paths, buildDoc(meta, soFar(), config.fitMinN), false);
-    // Written before the first cell, so the run's seed and configuration are on disk for --resume to check.
-    snapshot();
-    const sink = { get: (k: string) => journal.get(k), add: (r: BenchRecord) => {
-      journal.append(r);
-      snapshot();
-    } };
-    const progress = progressReporter(process.stderr, flags.json === true && !process.stderr.isTTY);
-    const records = await runBench(config.plan, sink, progress, paths.journal);
+    const r = await runBenchmark(config, {
+      dir: outDir(flags), resume: flags.resume === true, argv, hooks: progress, charts: false,
+      ...(queue ? { execute: queue.execute } : {}),
+    });
     progress.end();
-    const doc = buildDoc(finishMeta(meta, t0), records, config.fitMinN);
-    writeResults(paths, doc, true);
-    if (flags.json) io.out(JSON.stringify(doc, null, 1));
+    if (flags.json) io.out(JSON.stringify(r.doc, null, 1));
     else {
-      const verdict = verdictShort(doc);
-      io.out(`${formatSummary(records, doc.fits)}${verdict ? `\n\n${verdict}` : ''}\n\nresults: ${paths.json} (${records.length} cells, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      const verdict = verdictShort(r.doc);
+      const where = queue ? ` on the queue ${queue.describe()}` : '';
+      io.out(`${formatSummary(r.doc.records, r.doc.fits)}${verdict ? `\n\n${verdict}` : ''}\n\nresults: ${r.paths.json} (${r.doc.records.length} cells${where}, ${r.seconds.toFixed(1)} s)`);
     }
     // After the results are safely written and reported, so a chart failure never costs a run.
     if (!flags['no-charts']) {
-      const report = await renderCharts(paths);
+      const { renderAll } = await import('../bench/render.ts');
+      const report = (await renderAll(r.paths.json, r.paths.dir)).report;
       // stderr under --json, so stdout stays one JSON document.
       (flags.json ? io.err : io.out)(`report: ${report} (charts beside it)`);
     }
     return 0;
   } finally {
-    journal.close();
+    progress.end();
+    await queue?.close();
   }
 }

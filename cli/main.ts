@@ -32,6 +32,10 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'the scaling benchmark: every mechanism across context lengths, speed and fidelity (see qattn bench --help)',
     load: async () => (await import('./bench.ts')).benchCommand,
   },
+  worker: {
+    summary: 'run the cells of queued bench runs (qattn bench --queue) on this machine, through BullMQ on Redis',
+    load: async () => (await import('./worker.ts')).workerCommand,
+  },
   chart: {
     summary: 'render the charts of a bench results.json as .vl.json, .svg and .png',
     load: async () => (await import('./chart.ts')).chartCommand,

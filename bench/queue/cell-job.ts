@@ -1,0 +1,104 @@
+/**
+ * A cell as a BullMQ job: everything a worker on another machine needs to regenerate the cell's input from its
+ * seed and run it — the identity (method or variant with resolved options, workload with parameters, n, m, d,
+ * causal, seed) and the run settings that change its record (timing plan, time budgets, reference policy) —
+ * plain JSON, no data shipped. Its key, the job id, is a hash of all of that and the qattn version: the same
+ * cell submitted twice (or by two runs) is one job, and a worker of another version refuses it.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { getMechanism } from '../../attention/registry.ts';
+import type { Options } from '../../attention/types.ts';
+import { QattnError } from '../../core/errors.ts';
+import { cellKey } from '../journal.ts';
+import type { Limits } from '../limits.ts';
+import type { ReferencePolicy } from '../reference.ts';
+import type { CellIdentity } from '../results.ts';
+import { planGroups, type BenchPlan } from '../runner.ts';
+import type { TimingPlan } from '../timing.ts';
+import { getWorkload } from '../workloads/index.ts';
+import type { BenchMode } from '../workloads/types.ts';
+
+/** The run settings a cell's record depends on besides its identity. */
+export interface JobSettings {
+  readonly mode: BenchMode;
+  /** The plan's queries and head dimension (a workload with a fixed shape may give the cell other m, d). */
+  readonly m: number;
+  readonly d: number;
+  readonly causal: boolean;
+  readonly seed: number;
+  readonly timing: TimingPlan;
+  readonly referencePolicy: ReferencePolicy;
+  readonly budgetMs: number;
+  readonly prepareBudgetMs: number | null;
+}
+
+export interface CellJob {
+  /** The job id: cellId(identity, settings, version). */
+  readonly key: string;
+  readonly qattnVersion: string;
+  readonly identity: CellIdentity;
+  readonly settings: JobSettings;
+}
+
+let version: string | null = null;
+
+/** This checkout's package.json version: part of every cell key. */
+export function qattnVersion(): string {
+  if (version === null) {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    version = typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  }
+  return version;
+}
+
+/** The content address of a cell: sha256 of its journal key, its settings and the qattn version (32 hex digits). */
+export function cellId(identity: CellIdentity, settings: JobSettings, qattn = qattnVersion()): string {
+  const text = JSON.stringify([cellKey(identity), canonicalSettings(settings), qattn]);
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+function canonicalSettings(s: JobSettings): unknown {
+  const sort = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(sort);
+    if (typeof x !== 'object' || x === null) return x;
+    return Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])]));
+  };
+  return sort(s);
+}
+
+export function settingsOf(plan: BenchPlan): JobSettings {
+  return {
+    mode: plan.mode, m: plan.m, d: plan.d, causal: plan.causal, seed: plan.seed, timing: plan.timing, referencePolicy: plan.referencePolicy,
+    budgetMs: plan.limits.budgetMs, prepareBudgetMs: plan.limits.prepareBudgetMs ?? null,
+  };
+}
+
+/** Every cell of the plan as a job, in plan order. The npy workload reads local files: it cannot be queued. */
+export function jobsOf(plan: BenchPlan): CellJob[] {
+  const npy = plan.workloads.find((w) => w.workload.name === 'npy');
+  if (npy) throw new QattnError('--queue: the npy workload reads files on this machine, and a queued cell ships no data: run it without --queue');
+  const settings = settingsOf(plan);
+  const qattn = qattnVersion();
+  return planGroups(plan).flatMap((g) => g.cells.map((c) => ({ key: cellId(c.identity, settings, qattn), qattnVersion: qattn, identity: c.identity, settings })));
+}
+
+/**
+ * The one-cell plan a worker runs for a job, with this machine's memory limit. A job from another qattn
+ * version, or naming a mechanism or workload this one lacks, is refused (the job fails, deterministically).
+ */
+export function planOfJob(job: CellJob, memoryLimitBytes: number): BenchPlan {
+  if (job.qattnVersion !== qattnVersion()) {
+    throw new QattnError(`this worker runs qattn ${qattnVersion()}, the cell was submitted by qattn ${job.qattnVersion}: run workers of the submitting version`);
+  }
+  const { identity: c, settings: s } = job;
+  const mech = getMechanism(c.method);
+  const workload = getWorkload(c.workload);
+  const options: Options = { ...c.options };
+  const limits: Limits = { budgetMs: s.budgetMs, memoryLimitBytes, ...(s.prepareBudgetMs !== null ? { prepareBudgetMs: s.prepareBudgetMs } : {}) };
+  return {
+    methods: [{ mech, variant: c.variant, budget: c.budget, optionsAt: () => options }],
+    workloads: [{ workload, params: c.workloadOptions, lengths: [c.n] }],
+    mode: s.mode, m: s.m, d: s.d, causal: s.causal, seed: s.seed, timing: s.timing, referencePolicy: s.referencePolicy, limits,
+  };
+}
