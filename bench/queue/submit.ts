@@ -14,6 +14,7 @@ import { cellKey } from '../journal.ts';
 import { failedRecord } from '../cell.ts';
 import type { BenchConfig } from '../config.ts';
 import type { BenchRecord } from '../results.ts';
+import type { ResultSink, RunnerHooks } from '../runner.ts';
 import type { CellExecutor } from '../run-benchmark.ts';
 import { jobsOf, type CellJob } from './cell-job.ts';
 import { checkReachable, parseQueueUrl, redisOptions, type QueueUrl } from './connection.ts';
@@ -45,74 +46,79 @@ export async function connectQueue(raw: string, run: string | undefined, config:
   const version = await checkReachable(url);
   const queue = new Queue<CellJob, BenchRecord>(name, { connection: redisOptions(url) });
   queue.on('error', () => undefined); // reconnects by itself; the poll loop reports a lasting outage
-  const execute: CellExecutor = async (plan, sink, hooks) => {
-    const jobs = jobsOf(plan);
-    const total = jobs.length;
-    const pending = new Map<string, { job: CellJob; index: number }>();
-    jobs.forEach((job, index) => {
-      const done = sink.get(cellKey(job.identity));
-      if (done) hooks.onCellDone?.(index, total, done, true);
-      else pending.set(job.key, { job, index });
-    });
-    const add = async (list: readonly CellJob[]): Promise<void> => {
-      for (let i = 0; i < list.length; i += 500) {
-        await queue.addBulk(list.slice(i, i + 500).map((job) => ({ name: 'cell', data: job, opts: jobOptions(job.key) })));
-      }
-    };
-    await add([...pending.values()].map((p) => p.job));
-    hooks.onNote?.(`queued ${pending.size} of ${total} cells on ${url.display} (queue ${name}, Redis ${version}); start workers with: qattn worker --queue ${url.display}${run ? ` --run ${run}` : ''}`);
-    let lastStatus = performance.now();
-    // Records found on the first look were done before this submission (an earlier one of the same cells).
-    let firstLook = true;
-    const finish = (key: string, record: BenchRecord, resumed: boolean): void => {
-      const p = pending.get(key)!;
-      pending.delete(key);
-      sink.add(record);
-      hooks.onCellDone?.(p.index, total, record, resumed);
-    };
-    while (pending.size) {
-      const keys = [...pending.keys()];
-      const missing: CellJob[] = [];
-      for (let i = 0; i < keys.length; i += BATCH) {
-        const found = await Promise.all(keys.slice(i, i + BATCH).map(async (key) => [key, await queue.getJob(key)] as const));
-        for (const [key, job] of found) {
-          if (!job) missing.push(pending.get(key)!.job);
-          else await settle(key, job);
-        }
-      }
-      firstLook = false;
-      if (missing.length) {
-        hooks.onNote?.(`${missing.length} cells were no longer on the queue (Redis restarted without its data?): queued again`);
-        await add(missing);
-      }
-      if (performance.now() - lastStatus >= STATUS_MS && pending.size) {
-        lastStatus = performance.now();
-        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-        const workers = (await queue.getWorkers()).length;
-        hooks.onNote?.(`queue ${name}: ${c['active'] ?? 0} running, ${(c['waiting'] ?? 0) + (c['delayed'] ?? 0)} waiting, ${workers} worker${workers === 1 ? '' : 's'} connected; ${pending.size} of ${total} cells to go`);
-      }
-      if (pending.size) await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-    return jobs.map((j) => sink.get(cellKey(j.identity))!);
-
-    async function settle(key: string, job: Job<CellJob, BenchRecord>): Promise<void> {
-      if (job.finishedOn && job.returnvalue && typeof job.returnvalue === 'object') {
-        finish(key, job.returnvalue, firstLook);
-        return;
-      }
-      const state = await job.getState();
-      if (state === 'failed' && job.attemptsMade >= JOB_ATTEMPTS) {
-        const identity = pending.get(key)!.job.identity;
-        const why = (job.failedReason ?? 'unknown').split('\n')[0];
-        finish(key, failedRecord(identity, 'error', `the queued cell failed on all ${JOB_ATTEMPTS} attempts; the last: ${why}`), false);
-      } else if (state === 'failed') {
-        // Failed with attempts left only while BullMQ moves it back: look again at the next poll.
-      }
-    }
-  };
+  const execute: CellExecutor = (plan, sink, hooks) => collect(queue, jobsOf(plan), sink, hooks, `${url.display}${run ? ` --run ${run}` : ''}`, version);
   return {
     url, queue: name, execute,
     describe: () => `${url.display} (queue ${name})`,
     close: () => queue.close(),
   };
+}
+
+/**
+ * Queues `jobs` (those the sink does not hold) and waits until each has a record in the sink; returns every
+ * job's record in order. Exported for tests that queue jobs a plan cannot make (a cell of another qattn version).
+ */
+export async function collect(queue: Queue<CellJob, BenchRecord>, jobs: readonly CellJob[], sink: ResultSink, hooks: RunnerHooks, where: string, version: string): Promise<BenchRecord[]> {
+  const total = jobs.length;
+  const pending = new Map<string, { job: CellJob; index: number }>();
+  jobs.forEach((job, index) => {
+    const done = sink.get(cellKey(job.identity));
+    if (done) hooks.onCellDone?.(index, total, done, true);
+    else pending.set(job.key, { job, index });
+  });
+  const add = async (list: readonly CellJob[]): Promise<void> => {
+    for (let i = 0; i < list.length; i += 500) {
+      await queue.addBulk(list.slice(i, i + 500).map((job) => ({ name: 'cell', data: job, opts: jobOptions(job.key) })));
+    }
+  };
+  await add([...pending.values()].map((p) => p.job));
+  hooks.onNote?.(`queued ${pending.size} of ${total} cells on queue ${queue.name} (Redis ${version}); start workers with: qattn worker --queue ${where}`);
+  let lastStatus = performance.now();
+  // Records found on the first look were done before this submission (an earlier one of the same cells).
+  let firstLook = true;
+  const finish = (key: string, record: BenchRecord, resumed: boolean): void => {
+    const p = pending.get(key)!;
+    pending.delete(key);
+    sink.add(record);
+    hooks.onCellDone?.(p.index, total, record, resumed);
+  };
+  while (pending.size) {
+    const keys = [...pending.keys()];
+    const missing: CellJob[] = [];
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const found = await Promise.all(keys.slice(i, i + BATCH).map(async (key) => [key, await queue.getJob(key)] as const));
+      for (const [key, job] of found) {
+        if (!job) missing.push(pending.get(key)!.job);
+        else await settle(key, job);
+      }
+    }
+    firstLook = false;
+    if (missing.length) {
+      hooks.onNote?.(`${missing.length} cells were no longer on the queue (Redis restarted without its data?): queued again`);
+      await add(missing);
+    }
+    if (performance.now() - lastStatus >= STATUS_MS && pending.size) {
+      lastStatus = performance.now();
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      const workers = (await queue.getWorkers()).length;
+      hooks.onNote?.(`queue ${queue.name}: ${c['active'] ?? 0} running, ${(c['waiting'] ?? 0) + (c['delayed'] ?? 0)} waiting, ${workers} worker${workers === 1 ? '' : 's'} connected; ${pending.size} of ${total} cells to go`);
+    }
+    if (pending.size) await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  return jobs.map((j) => sink.get(cellKey(j.identity))!);
+
+  async function settle(key: string, job: Job<CellJob, BenchRecord>): Promise<void> {
+    if (job.finishedOn && job.returnvalue && typeof job.returnvalue === 'object') {
+      finish(key, job.returnvalue, firstLook);
+      return;
+    }
+    const state = await job.getState();
+    if (state === 'failed' && job.attemptsMade >= JOB_ATTEMPTS) {
+      const identity = pending.get(key)!.job.identity;
+      const why = (job.failedReason ?? 'unknown').split('\n')[0];
+      finish(key, failedRecord(identity, 'error', `the queued cell failed on all ${JOB_ATTEMPTS} attempts; the last: ${why}`), false);
+    } else if (state === 'failed') {
+      // Failed with attempts left only while BullMQ moves it back: look again at the next poll.
+    }
+  }
 }

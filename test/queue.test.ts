@@ -1,0 +1,217 @@
+// Distributed sweeps through BullMQ on Redis (bench/queue): a queued run gives the records a local run gives
+// (fidelity and counts; timings differ by machine), re-submitting adds nothing, a worker killed mid-cell has its
+// cell taken over (the record appears once), a Redis restart mid-run is waited for, a cell that fails every
+// attempt is recorded as failed with its reason, and a wrong or unreachable queue URL is one line, exit 2, fast.
+// Each test starts its own redis-server (test/helpers/redis.ts) and real `qattn worker` processes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { BIN, runCli } from './helpers/cli.ts';
+import { anyRedis, redisAvailable, TestRedis, uniqueRun } from './helpers/redis.ts';
+import { buildConfig } from '../bench/config.ts';
+import { cellKey } from '../bench/journal.ts';
+import { cellId, jobsOf } from '../bench/queue/cell-job.ts';
+import { parseQueueUrl, redisOptions } from '../bench/queue/connection.ts';
+import { JOB_ATTEMPTS, queueName } from '../bench/queue/names.ts';
+import { collect } from '../bench/queue/submit.ts';
+import type { BenchRecord, ResultsDoc } from '../bench/results.ts';
+
+const skip = redisAvailable();
+
+interface SpawnedWorker {
+  readonly proc: ChildProcess;
+  readonly log: string[];
+  readonly exited: Promise<number | null>;
+}
+
+function spawnWorker(url: string, run: string, ...extra: string[]): SpawnedWorker {
+  const proc = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--run', run, '--lock-s', '3', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const log: string[] = [];
+  proc.stderr!.on('data', (b: Buffer) => log.push(...b.toString().split('\n').filter((l) => l)));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, log, exited };
+}
+
+async function stopWorkers(ws: readonly SpawnedWorker[]): Promise<void> {
+  for (const w of ws) if (w.proc.exitCode === null) w.proc.kill('SIGKILL');
+  await Promise.all(ws.map((w) => w.exited));
+}
+
+const readDoc = (dir: string): ResultsDoc => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDoc;
+
+/** What must not depend on where a cell ran: status, path, fidelity and counts. */
+const numbers = (r: BenchRecord): unknown => ({ key: cellKey(r), status: r.status, reason: r.reason, path: r.path, fidelity: r.fidelity, cost: r.cost, prepareCost: r.prepare?.cost ?? null });
+
+const PLAN = ['--quick', '--methods', 'topk-exact,lsh,grover-topk,performer', '--workloads', 'gaussian,needle', '--seed', '5', '--no-charts'];
+
+async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a queued run with 2 workers equals a local run (fidelity, counts); re-submitting adds and reruns nothing', { skip: skip ?? false }, async () => {
+  const redis = await anyRedis();
+  const run = uniqueRun('eq');
+  const dir = mkdtempSync(join(tmpdir(), 'qattn-queue-'));
+  const workers: SpawnedWorker[] = [];
+  try {
+    const local = await runCli('bench', ...PLAN, '--out', join(dir, 'local'));
+    assert.equal(local.code, 0, local.err.join('\n'));
+    workers.push(spawnWorker(redis.url, run), spawnWorker(redis.url, run));
+    const queued = await runCli('bench', ...PLAN, '--out', join(dir, 'queued'), '--queue', redis.url, '--run', run);
+    assert.equal(queued.code, 0, queued.err.join('\n'));
+    const a = readDoc(join(dir, 'local')), b = readDoc(join(dir, 'queued'));
+    assert.equal(b.records.length, 24);
+    assert.deepEqual(b.records.map(numbers), a.records.map(numbers), 'same seed, same numbers');
+    assert.ok(b.records.every((r) => r.host?.worker !== undefined), 'every queued record names the worker that ran it');
+    assert.ok(a.records.every((r) => r.host && r.host.worker === undefined && r.host.pid === process.pid), 'a local record names this process');
+    // Submitting the same plan again (another --out): nothing is queued twice, nothing runs again.
+    const queue = new Queue(queueName(run), { connection: redisOptions(parseQueueUrl(redis.url)) });
+    try {
+      const before = await queue.getJobCounts('completed', 'waiting', 'active', 'failed');
+      assert.equal(before['completed'], 24);
+      const again = await runCli('bench', ...PLAN, '--out', join(dir, 'again'), '--queue', redis.url, '--run', run);
+      assert.equal(again.code, 0, again.err.join('\n'));
+      const after = await queue.getJobCounts('completed', 'waiting', 'active', 'failed');
+      assert.deepEqual(after, before, 'no job added or run');
+      assert.deepEqual(readDoc(join(dir, 'again')).records, b.records, 'the records already on the queue, as they were');
+    } finally {
+      await queue.close();
+    }
+  } finally {
+    await stopWorkers(workers);
+    await redis.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Cells of about a second each, so a worker can be killed in the middle of one.
+const SLOW = ['--methods', 'grover-topk', '--workloads', 'gaussian', '--lengths', '2^14,2^15,2^16', '--queries', '64', '--opt', 'grover-topk.k=64,128', '--seed', '3', '--no-charts', '--quick'];
+
+test('a worker killed mid-cell: its cell is taken over by the other worker and recorded once', { skip: skip ?? false }, async () => {
+  const redis = new TestRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'qattn-queue-'));
+  const workers: SpawnedWorker[] = [];
+  try {
+    await redis.start();
+    const victim = spawnWorker(redis.url, 'kill'), survivor = spawnWorker(redis.url, 'kill');
+    workers.push(victim, survivor);
+    const run = runCli('bench', ...SLOW, '--out', join(dir, 'run'), '--queue', redis.url, '--run', 'kill');
+    const queue = new Queue(queueName('kill'), { connection: redisOptions(parseQueueUrl(redis.url)) });
+    let killedKey = '';
+    try {
+      await waitFor('a cell running on the victim', async () => {
+        const active = await queue.getActive();
+        const mine = active.find((j) => j.processedBy?.endsWith(`:${victim.proc.pid}`));
+        if (mine) killedKey = mine.id!;
+        return mine !== undefined;
+      });
+    } finally {
+      await queue.close();
+    }
+    victim.proc.kill('SIGKILL');
+    const r = await run;
+    assert.equal(r.code, 0, r.err.join('\n'));
+    const doc = readDoc(join(dir, 'run'));
+    assert.equal(doc.records.length, 6);
+    assert.equal(new Set(doc.records.map((x) => cellKey(x))).size, 6, 'each cell once');
+    assert.ok(doc.records.every((x) => x.status === 'ok'), JSON.stringify(doc.records.map((x) => x.reason)));
+    const jobs = jobsOf(buildConfig({ methods: ['grover-topk'], workloads: ['gaussian'], lengths: ['2^14,2^15,2^16'], queries: 64, opt: ['grover-topk.k=64,128'], seed: 3, quick: true }).plan);
+    const killed = jobs.find((j) => j.key === killedKey)!;
+    const rec = doc.records.find((x) => cellKey(x) === cellKey(killed.identity))!;
+    assert.ok(rec.host?.pid === survivor.proc.pid, `the killed cell was finished by the survivor (pid ${survivor.proc.pid}), got ${JSON.stringify(rec.host)}`);
+  } finally {
+    await stopWorkers(workers);
+    await redis.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Redis restarted mid-run: the workers and the submitter reconnect and the run completes', { skip: skip ?? false }, async () => {
+  const redis = new TestRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'qattn-queue-'));
+  const workers: SpawnedWorker[] = [];
+  try {
+    await redis.start();
+    workers.push(spawnWorker(redis.url, 'restart'), spawnWorker(redis.url, 'restart'));
+    const run = runCli('bench', ...SLOW, '--out', join(dir, 'run'), '--queue', redis.url, '--run', 'restart');
+    const journal = join(dir, 'run', 'results.jsonl');
+    const lines = (): number => {
+      try {
+        return readFileSync(journal, 'utf8').split('\n').filter((l) => l).length;
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor('two records collected', () => lines() >= 2);
+    await redis.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    await redis.start();
+    const r = await run;
+    assert.equal(r.code, 0, r.err.join('\n'));
+    const doc = readDoc(join(dir, 'run'));
+    assert.equal(doc.records.length, 6);
+    assert.equal(new Set(doc.records.map((x) => cellKey(x))).size, 6, 'each cell once');
+    assert.ok(doc.records.every((x) => x.status === 'ok'), JSON.stringify(doc.records.map((x) => x.reason)));
+  } finally {
+    await stopWorkers(workers);
+    await redis.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test(`a cell no worker will run is recorded as failed with its reason after ${JOB_ATTEMPTS} attempts`, { skip: skip ?? false }, async () => {
+  const redis = await anyRedis();
+  const run = uniqueRun('fail');
+  const workers: SpawnedWorker[] = [];
+  try {
+    workers.push(spawnWorker(redis.url, run));
+    const [job] = jobsOf(buildConfig({ methods: ['topk-exact'], workloads: ['gaussian'], lengths: ['256'], quick: true }).plan);
+    // A cell submitted by another qattn version: every worker of this one refuses it.
+    const foreign = { ...job!, qattnVersion: '0.0.0-other', key: cellId(job!.identity, job!.settings, '0.0.0-other') };
+    const queue = new Queue(queueName(run), { connection: redisOptions(parseQueueUrl(redis.url)) });
+    const records: BenchRecord[] = [];
+    try {
+      const out = await collect(queue, [foreign], { get: () => undefined, add: (r) => void records.push(r) }, {}, redis.url, 'test');
+      assert.equal(out.length, 1);
+      const job2 = await queue.getJob(foreign.key);
+      assert.equal(job2?.attemptsMade, JOB_ATTEMPTS, 'attempted exactly JOB_ATTEMPTS times, then left failed');
+    } finally {
+      await queue.close();
+    }
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.status, 'error');
+    assert.match(records[0]!.reason ?? '', new RegExp(`failed on all ${JOB_ATTEMPTS} attempts; the last: this worker runs qattn \\S+, the cell was submitted by qattn 0\\.0\\.0-other`));
+  } finally {
+    await stopWorkers(workers);
+    await redis.dispose();
+  }
+});
+
+test('a wrong or unreachable --queue is one qattn: line and exit 2 within seconds (bench and worker)', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['bench', '--quick', '--queue', 'redis://127.0.0.1:1', '--out', join(tmpdir(), 'qattn-never')], /^qattn: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/0: .*ECONNREFUSED/],
+    [['bench', '--quick', '--queue', 'http://127.0.0.1:6379'], /^qattn: --queue http:\/\/127\.0\.0\.1:6379: the scheme must be redis:\/\/ or rediss:\/\//],
+    [['bench', '--quick', '--queue', 'redis://127.0.0.1/99'], /^qattn: --queue redis:\/\/127\.0\.0\.1\/99: the database must be a number 0…15/],
+    [['worker', '--queue', 'redis://127.0.0.1:1'], /^qattn: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/0/],
+    [['worker'], /^qattn: qattn worker needs --queue/],
+  ];
+  for (const [argv, want] of cases) {
+    const t0 = Date.now();
+    const p = spawn(process.execPath, [BIN, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((resolve) => p.once('exit', resolve));
+    assert.equal(code, 2, `${argv.join(' ')}: ${err}`);
+    assert.match(err, want);
+    assert.equal(err.trim().split('\n').length, 1, `one line: ${err}`);
+    assert.ok(Date.now() - t0 < 8000, `${argv.join(' ')} took ${Date.now() - t0} ms`);
+  }
+});
