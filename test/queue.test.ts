@@ -2,7 +2,7 @@
 // (fidelity and counts; timings differ by machine), re-submitting adds nothing, a worker killed mid-cell has its
 // cell taken over (the record appears once), a Redis restart mid-run is waited for, a cell that fails every
 // attempt is recorded as failed with its reason, and a wrong or unreachable queue URL is one line, exit 2, fast.
-// Each test starts its own redis-server (test/helpers/redis.ts) and real `qattn worker` processes.
+// Each test starts its own redis-server (bench/queue/local-redis.ts) and real `qattn worker` processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { BIN, runCli } from './helpers/cli.ts';
-import { anyRedis, redisAvailable, TestRedis, uniqueRun } from './helpers/redis.ts';
+import { anyRedis, LocalRedis, redisAvailable, uniqueRun } from '../bench/queue/local-redis.ts';
 import { buildConfig } from '../bench/config.ts';
 import { cellKey } from '../bench/journal.ts';
 import { cellId, jobsOf } from '../bench/queue/cell-job.ts';
@@ -96,7 +96,7 @@ test('a queued run with 2 workers equals a local run (fidelity, counts); re-subm
 const SLOW = ['--methods', 'grover-topk', '--workloads', 'gaussian', '--lengths', '2^14,2^15,2^16', '--queries', '64', '--opt', 'grover-topk.k=64,128', '--seed', '3', '--no-charts', '--quick'];
 
 test('a worker killed mid-cell: its cell is taken over by the other worker and recorded once', { skip: skip ?? false }, async () => {
-  const redis = new TestRedis();
+  const redis = new LocalRedis();
   const dir = mkdtempSync(join(tmpdir(), 'qattn-queue-'));
   const workers: SpawnedWorker[] = [];
   try {
@@ -135,7 +135,7 @@ test('a worker killed mid-cell: its cell is taken over by the other worker and r
 });
 
 test('Redis restarted mid-run: the workers and the submitter reconnect and the run completes', { skip: skip ?? false }, async () => {
-  const redis = new TestRedis();
+  const redis = new LocalRedis();
   const dir = mkdtempSync(join(tmpdir(), 'qattn-queue-'));
   const workers: SpawnedWorker[] = [];
   try {

@@ -1,6 +1,7 @@
 /**
- * A private redis-server for queue tests: on a free port, with its data in a temporary directory and an
- * append-only file fsynced on every write, so a test can stop and restart it and find the queue as it was.
+ * A private redis-server (Debian's binary) for the queue tests and `npm run bench:queue`: on a free port, with
+ * its data in a temporary directory and an append-only file fsynced on every write, so a test can stop and
+ * restart it and find the queue as it was.
  * Tests that do not restart Redis use the server .ci/run starts (QATTN_TEST_REDIS) when there is one.
  * Tests call `redisAvailable()` first: without the redis-server binary they are skipped — except under
  * QATTN_REQUIRE_REDIS=1 (.ci/run sets it, after installing Debian's redis-server), where that is a failure.
@@ -30,7 +31,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-export class TestRedis {
+export class LocalRedis {
   readonly dir = mkdtempSync(join(tmpdir(), 'qattn-redis-'));
   port = 0;
   #proc: ChildProcess | null = null;
@@ -82,7 +83,7 @@ export class TestRedis {
 export async function anyRedis(): Promise<{ url: string; dispose(): Promise<void> }> {
   const shared = process.env['QATTN_TEST_REDIS'];
   if (shared) return { url: shared, dispose: async () => undefined };
-  const own = new TestRedis();
+  const own = new LocalRedis();
   await own.start();
   return { url: own.url, dispose: () => own.dispose() };
 }
