@@ -1,6 +1,8 @@
 /**
- * The results file: TypeScript types of `results.json` (the source of bench/results.schema.json, which states
- * the same contract for charts and users), its validation, and the upgrade of files written by schemas 1 and 2.
+ * The results file: TypeScript types of `results.json` — the one source of bench/results.schema.json, which
+ * `npm run schemas` generates from ResultsDoc (scripts/schemas.ts; test/schemas.test.ts fails when the two
+ * differ), so the JSDoc annotations here (@minimum, @format) are part of the contract —, its validation, and
+ * the upgrade of files written by schemas 1 and 2.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
@@ -79,8 +81,12 @@ export interface CellRss {
    * peak or that of any earlier cell, whichever was higher (it never goes down); the sampled cell peak where
    * that is higher (the kernel updates its high-water mark lazily).
    */
+  /** @minimum 0 */
   readonly peakBytes: number;
-  /** RSS when the cell started: the process with the (workload, n) input and its reference already held. */
+  /**
+   * RSS when the cell started: the process with the (workload, n) input and its reference already held.
+   * @minimum 0
+   */
   readonly startBytes: number;
   /** The highest RSS sampled during this cell alone (every 10 ms, by a sampling thread); null if not sampled. */
   readonly cellPeakBytes: number | null;
@@ -183,12 +189,22 @@ export interface BenchConfigRecord {
   readonly prepareBudgetS?: number | null;
   /** `--max-memory-gib` in bytes, or null: the limit is then derived from the memory available at the start. */
   readonly maxMemoryBytes: number | null;
-  readonly referencePolicy: ReferencePolicy;
+  /** The run's reference policy (files of schema 1 hold the older one). */
+  readonly referencePolicy: ReferencePolicy | ReferencePolicyV1;
   readonly npy: { readonly q: string; readonly k: string; readonly v: string } | null;
 }
 
+/** bench/reference.ts ReferencePolicy as schema 1 wrote it (maxCachedWeights where schema 2 has maxSummaryWeights and maxWorkerInputBytes). */
+export interface ReferencePolicyV1 {
+  readonly maxFloat64Macs: number;
+  readonly maxCachedWeights: number;
+  readonly parallelMinMacs: number;
+}
+
 export interface BenchMeta {
+  /** RFC 3339 (Date.toISOString). @format date-time */
   readonly createdAt: string;
+  /** @format date-time */
   readonly finishedAt: string | null;
   /** HEAD of the qattn checkout that ran (null outside a git checkout). */
   readonly gitCommit: string | null;

@@ -78,10 +78,17 @@ export const QUICK_PLAN: TimingPlan = {
 };
 
 export interface TimingStats {
+  /** @minimum 0 */
   readonly medianMs: number;
+  /** @minimum 0 */
   readonly p99Ms: number;
   /** Relative margin of error of the mean, percent (null with one sample). */
   readonly rme: number | null;
+  /**
+   * Timed calls the statistics are over.
+   * @asType integer
+   * @minimum 1
+   */
   readonly samples: number;
   /**
    * Duration of the first call: the query warm-up (not part of the statistics unless it is their one sample,
