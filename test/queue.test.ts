@@ -134,38 +134,56 @@ test('a worker killed mid-cell: its cell is taken over by the other worker and r
   }
 });
 
-test('Redis restarted mid-run: the workers and the submitter reconnect and the run completes', { skip: skip ?? false }, async () => {
-  const redis = new LocalRedis();
-  const dir = mkdtempSync(join(tmpdir(), 'qattn-queue-'));
-  const workers: SpawnedWorker[] = [];
-  try {
-    await redis.start();
-    workers.push(spawnWorker(redis.url, 'restart'), spawnWorker(redis.url, 'restart'));
-    const run = runCli('bench', ...SLOW, '--out', join(dir, 'run'), '--queue', redis.url, '--run', 'restart');
-    const journal = join(dir, 'run', 'results.jsonl');
-    const lines = (): number => {
-      try {
-        return readFileSync(journal, 'utf8').split('\n').filter((l) => l).length;
-      } catch {
-        return 0;
+for (const lost of [false, true]) {
+  const what = lost
+    ? 'Redis restarted mid-run without its data: the submitter queues the cells it has not collected again, and the run completes'
+    : 'Redis restarted mid-run: the workers and the submitter reconnect and the run completes';
+  test(what, { skip: skip ?? false }, async () => {
+    const redis = new LocalRedis();
+    const dir = mkdtempSync(join(tmpdir(), 'qattn-queue-'));
+    const workers: SpawnedWorker[] = [];
+    const run = lost ? 'restart-lost' : 'restart';
+    try {
+      await redis.start();
+      workers.push(spawnWorker(redis.url, run), spawnWorker(redis.url, run));
+      const submitted = runCli('bench', ...SLOW, '--out', join(dir, 'run'), '--queue', redis.url, '--run', run);
+      const journal = join(dir, 'run', 'results.jsonl');
+      const lines = (): number => {
+        try {
+          return readFileSync(journal, 'utf8').split('\n').filter((l) => l).length;
+        } catch {
+          return 0;
+        }
+      };
+      await waitFor('two records collected', () => lines() >= 2);
+      await redis.stop();
+      // Nothing is collected while Redis is down: what the journal holds now is all the submitter had.
+      const collected = lines();
+      if (lost) redis.wipe();
+      await new Promise((r) => setTimeout(r, 1500));
+      await redis.start();
+      const r = await submitted;
+      assert.equal(r.code, 0, r.err.join('\n'));
+      const doc = readDoc(join(dir, 'run'));
+      assert.equal(doc.records.length, 6);
+      assert.equal(new Set(doc.records.map((x) => cellKey(x))).size, 6, 'each cell once');
+      assert.ok(doc.records.every((x) => x.status === 'ok'), JSON.stringify(doc.records.map((x) => x.reason)));
+      if (lost) {
+        const queue = new Queue(queueName(run), { connection: redisOptions(parseQueueUrl(redis.url)) });
+        try {
+          const c = await queue.getJobCounts('completed');
+          assert.equal(c['completed'], 6 - collected, 'the empty Redis got exactly the cells not yet collected, queued again');
+        } finally {
+          await queue.close();
+        }
       }
-    };
-    await waitFor('two records collected', () => lines() >= 2);
-    await redis.stop();
-    await new Promise((r) => setTimeout(r, 1500));
-    await redis.start();
-    const r = await run;
-    assert.equal(r.code, 0, r.err.join('\n'));
-    const doc = readDoc(join(dir, 'run'));
-    assert.equal(doc.records.length, 6);
-    assert.equal(new Set(doc.records.map((x) => cellKey(x))).size, 6, 'each cell once');
-    assert.ok(doc.records.every((x) => x.status === 'ok'), JSON.stringify(doc.records.map((x) => x.reason)));
-  } finally {
-    await stopWorkers(workers);
-    await redis.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+    } finally {
+      await stopWorkers(workers);
+      await redis.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test(`a cell no worker will run is recorded as failed with its reason after ${JOB_ATTEMPTS} attempts`, { skip: skip ?? false }, async () => {
   const redis = await anyRedis();

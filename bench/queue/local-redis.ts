@@ -7,7 +7,7 @@
  * QATTN_REQUIRE_REDIS=1 (.ci/run sets it, after installing Debian's redis-server), where that is a failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +71,13 @@ export class LocalRedis {
       p.once('exit', () => resolve());
       p.kill('SIGTERM');
     });
+  }
+
+  /** Deletes the stopped server's data (its append-only files): the next start is a Redis that lost the queue. */
+  wipe(): void {
+    if (this.#proc) throw new Error('LocalRedis.wipe: stop the server first');
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir, { recursive: true });
   }
 
   async dispose(): Promise<void> {
