@@ -14,7 +14,8 @@ import { copyWindows, corpusWindows, ROW_STRIDE, type EvalVariant, type SetEval 
 import { evaluateSets } from '../infer/eval-pool.ts';
 import { loadInferModel } from '../infer/model.ts';
 import { resolveModel } from '../infer/models.ts';
-import { EVAL_KIND, EVAL_SCHEMA_VERSION, writeEvalReport, type EvalDoc } from '../infer/eval-report.ts';
+import { EVAL_KIND, EVAL_SCHEMA_VERSION, type EvalDoc } from '../infer/eval-doc.ts';
+import { writeEvalReport } from '../infer/eval-report.ts';
 import { HELP_FLAG, intFlag, parseFlags, type CliIo } from './args.ts';
 
 /**

@@ -49,7 +49,8 @@ async function downstreamReport(input: string, out: string | undefined): Promise
   } catch {
     return null; // the bench path reports an unreadable or invalid file in its own words
   }
-  const { isEvalDoc, readEvalDoc, writeEvalReport } = await import('../infer/eval-report.ts');
+  const { isEvalDoc, readEvalDoc } = await import('../infer/eval-doc.ts');
+  const { writeEvalReport } = await import('../infer/eval-report.ts');
   if (!isEvalDoc(doc)) return null;
   const dir = outputDir(input, out);
   await writeEvalReport(readEvalDoc(input, doc), dir, false);

@@ -10,7 +10,7 @@
 import { asSpec, emptyChart, MECHANISM_PALETTE, type ChartSpec } from '../bench/charts/common.ts';
 import { baseVariant } from '../bench/budget.ts';
 import { renderSvg } from '../bench/render.ts';
-import type { EvalDoc } from './eval-report.ts';
+import type { EvalDoc } from './eval-doc.ts';
 import type { VariantEval } from './eval.ts';
 
 export interface EvalChartDef {

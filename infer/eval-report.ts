@@ -1,67 +1,18 @@
 /**
- * The results of `qattn eval` as a document (eval.json) and its downstream report (index.html beside it): per
+ * The downstream report of a `qattn eval` document (eval-doc.ts) — index.html and its charts beside it: per
  * text set, bits/byte per variant against the unmodified model, per swapped block the density and output
  * error, per head the attention-row total variation, and the copy task beside the unmodified model's first copy.
  * The page is static HTML under the same Content-Security-Policy as the bench report (no script, no fetch).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv } from 'ajv';
 import { writeFileAtomic } from '../core/atomic-write.ts';
-import { QattnError } from '../core/errors.ts';
 import { ensureDir } from '../core/fs-safe.ts';
 import { chartSection, escapeHtml, STYLE, table, type ReportChart } from '../bench/report.ts';
 import { svgToPng } from '../bench/render.ts';
 import type { SetEval } from './eval.ts';
 import { renderEvalCharts } from './eval-charts.ts';
+import { validateEvalDoc, type EvalDoc } from './eval-doc.ts';
 
-export const EVAL_KIND = 'qattn-eval';
-export const EVAL_SCHEMA_VERSION = 1;
-
-/** eval.json: what `qattn eval --out DIR` writes. */
-export interface EvalDoc {
-  readonly kind: typeof EVAL_KIND;
-  readonly schemaVersion: typeof EVAL_SCHEMA_VERSION;
-  readonly createdAt: string;
-  readonly argv: readonly string[];
-  readonly model: string;
-  /** Swapped blocks (graph order), or null: all. */
-  readonly layers: readonly number[] | null;
-  readonly seed: number;
-  readonly windowBytes: number;
-  /** Worker threads the windows were spread over (the numbers do not depend on it; the times do). */
-  readonly jobs: number;
-  readonly seconds: number;
-  readonly sets: ReadonlyArray<{ readonly name: string; readonly result: SetEval }>;
-}
-
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-
-/** Whether a parsed JSON document is an eval.json (by its kind). */
-export function isEvalDoc(doc: unknown): doc is EvalDoc {
-  return isObject(doc) && doc['kind'] === EVAL_KIND;
-}
-
-let validator: ((doc: unknown) => string[]) | null = null;
-
-/** Schema errors of an eval document ([] = valid), against infer/eval.schema.json (generated from EvalDoc: npm run schemas). */
-export function validateEvalDoc(doc: unknown): string[] {
-  if (!validator) {
-    const schema: unknown = JSON.parse(readFileSync(new URL('./eval.schema.json', import.meta.url), 'utf8'));
-    const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema as object);
-    validator = (d) => (validate(d) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`));
-  }
-  return validator(doc);
-}
-
-/** Reads an eval.json; a wrong version or shape is one QattnError line. */
-export function readEvalDoc(path: string, doc: unknown = JSON.parse(readFileSync(path, 'utf8'))): EvalDoc {
-  if (!isEvalDoc(doc)) throw new QattnError(`${path} is not a qattn eval.json (no "kind": "${EVAL_KIND}")`);
-  if (doc.schemaVersion !== EVAL_SCHEMA_VERSION) throw new QattnError(`${path}: eval.json schema ${String(doc.schemaVersion)}, this qattn reads ${EVAL_SCHEMA_VERSION}`);
-  const errors = validateEvalDoc(doc);
-  if (errors.length) throw new QattnError(`${path} does not match the eval.json schema (infer/eval.schema.json): ${errors.slice(0, 3).join('; ')}${errors.length > 3 ? ` (+${errors.length - 3} more)` : ''}`);
-  return doc;
-}
 
 const f3 = (x: number | null): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(3));
 const signed = (x: number): string => (x >= 0 ? `+${x.toFixed(3)}` : x.toFixed(3));

@@ -19,7 +19,7 @@ export interface SchemaTarget {
 }
 
 export const SCHEMAS: readonly SchemaTarget[] = [
-  { source: 'infer/eval-report.ts', type: 'EvalDoc', out: 'infer/eval.schema.json', id: 'urn:qattn:eval:v1', title: 'qattn eval results (eval.json)' },
+  { source: 'infer/eval-doc.ts', type: 'EvalDoc', out: 'infer/eval.schema.json', id: 'urn:qattn:eval:v1', title: 'qattn eval results (eval.json)' },
   { source: 'bench/results.ts', type: 'ResultsDoc', out: 'bench/results.schema.json', id: 'urn:qattn:bench-results:v3', title: 'qattn bench results' },
 ];
 
