@@ -5,7 +5,7 @@
  * collecting the records into results.json (each run under its own run name, so nothing is reused). A check
  * that the two runs' fidelity and counts are equal comes with it.
  *
- *   npm run bench:queue                 # 6 mechanisms × 2 workloads × n = 2^10…2^13 (48 cells)
+ *   npm run bench:queue                 # 6 mechanisms × 2 workloads × n = 2^12…2^17 (72 cells)
  *   npm run bench:queue -- --quick      # 3 mechanisms × 1 workload × 3 small n, quick timing (a smoke test)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +31,7 @@ const BIN = fileURLToPath(new URL('../bin/qattn.mjs', import.meta.url));
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' } } });
 const flags = args.quick
   ? { methods: ['topk-exact', 'lsh', 'grover-topk'], workloads: ['gaussian'], lengths: ['2^8..2^10'], quick: true, seed: 0 }
-  : { methods: ['topk-exact', 'lsh', 'performer', 'grover-topk', 'dequantized-topk', 'l2-sampling'], workloads: ['gaussian', 'needle'], lengths: ['2^10..2^13'], seed: 0 };
+  : { methods: ['topk-exact', 'lsh', 'performer', 'grover-topk', 'dequantized-topk', 'l2-sampling'], workloads: ['gaussian', 'needle'], lengths: ['2^12..2^17'], seed: 0 };
 const config = buildConfig(flags);
 
 const missing = redisAvailable();
