@@ -112,13 +112,14 @@ export async function collect(queue: Queue<CellJob, BenchRecord>, jobs: readonly
       finish(key, job.returnvalue, firstLook);
       return;
     }
-    const state = await job.getState();
-    if (state === 'failed' && job.attemptsMade >= JOB_ATTEMPTS) {
-      const identity = pending.get(key)!.job.identity;
-      const why = (job.failedReason ?? 'unknown').split('\n')[0];
-      finish(key, failedRecord(identity, 'error', `the queued cell failed on all ${JOB_ATTEMPTS} attempts; the last: ${why}`), false);
-    } else if (state === 'failed') {
-      // Failed with attempts left only while BullMQ moves it back: look again at the next poll.
-    }
+    // Only a job that has failed at least once can be finally failed: the others cost no second round trip.
+    if (!job.failedReason) return;
+    // BullMQ moves a job with attempts left straight back to waiting or delayed, so 'failed' is final: all its
+    // attempts were spent, or it stalled more often than a worker may stall it (maxStalledCount).
+    if ((await job.getState()) !== 'failed') return;
+    const identity = pending.get(key)!.job.identity;
+    const why = job.failedReason.split('\n')[0];
+    const attempts = job.attemptsMade >= JOB_ATTEMPTS ? `on all ${JOB_ATTEMPTS} attempts` : `after ${job.attemptsMade} of ${JOB_ATTEMPTS} attempts`;
+    finish(key, failedRecord(identity, 'error', `the queued cell failed ${attempts}; the last: ${why}`), false);
   }
 }
