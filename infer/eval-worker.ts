@@ -39,7 +39,8 @@ model.catch(() => undefined); // reported with the first task
 
 port.on('message', (t: EvalTask | null) => {
   if (t === null) {
-    void sessions.release().finally(() => port.close());
+    // A session that fails to release must not fail a run whose work is done.
+    void sessions.release().catch(() => undefined).finally(() => port.close());
     return;
   }
   void (async () => {

@@ -81,7 +81,10 @@ export class SessionCache {
   async release(): Promise<void> {
     const all = [...this.#sessions.values()];
     this.#sessions.clear();
-    for (const s of all) await (await s).release();
+    // Every session is released even if one fails (the first failure is rethrown after).
+    const results = await Promise.allSettled(all.map(async (s) => (await s).release()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 

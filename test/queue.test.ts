@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { BIN, runCli } from './helpers/cli.ts';
@@ -72,6 +72,7 @@ test('a queued run with 2 workers equals a local run (fidelity, counts); re-subm
     assert.deepEqual(b.records.map(numbers), a.records.map(numbers), 'same seed, same numbers');
     assert.ok(b.records.every((r) => r.host?.worker !== undefined), 'every queued record names the worker that ran it');
     assert.ok(a.records.every((r) => r.host && r.host.worker === undefined && r.host.pid === process.pid), 'a local record names this process');
+    assert.ok(b.records.every((r) => workers.some((w) => r.host?.worker === `${hostname()}:${w.proc.pid}`)), 'each queued record names one of the two workers');
     // Submitting the same plan again (another --out): nothing is queued twice, nothing runs again.
     const queue = new Queue(queueName(run), { connection: redisOptions(parseQueueUrl(redis.url)) });
     try {
@@ -107,11 +108,19 @@ test('a worker killed mid-cell: its cell is taken over by the other worker and r
     const queue = new Queue(queueName('kill'), { connection: redisOptions(parseQueueUrl(redis.url)) });
     let killedKey = '';
     try {
-      await waitFor('a cell running on the victim', async () => {
-        const active = await queue.getActive();
-        const mine = active.find((j) => j.processedBy?.endsWith(`:${victim.proc.pid}`));
-        if (mine) killedKey = mine.id!;
-        return mine !== undefined;
+      // Stop the victim the moment it holds a cell (SIGSTOP: it can neither finish nor renew), check that the cell
+      // is still unfinished and its own, then kill it; if it finished in between, let it go on and look again.
+      await waitFor('a cell running on the victim, stopped mid-cell', async () => {
+        const mine = (await queue.getActive()).find((j) => j.processedBy?.endsWith(`:${victim.proc.pid}`));
+        if (!mine) return false;
+        victim.proc.kill('SIGSTOP');
+        const now = await queue.getJob(mine.id!);
+        if (now && !now.finishedOn && now.processedBy === mine.processedBy) {
+          killedKey = mine.id!;
+          return true;
+        }
+        victim.proc.kill('SIGCONT');
+        return false;
       });
     } finally {
       await queue.close();
@@ -126,7 +135,7 @@ test('a worker killed mid-cell: its cell is taken over by the other worker and r
     const jobs = jobsOf(buildConfig({ methods: ['grover-topk'], workloads: ['gaussian'], lengths: ['2^14,2^15,2^16'], queries: 64, opt: ['grover-topk.k=64,128'], seed: 3, quick: true }).plan);
     const killed = jobs.find((j) => j.key === killedKey)!;
     const rec = doc.records.find((x) => cellKey(x) === cellKey(killed.identity))!;
-    assert.ok(rec.host?.pid === survivor.proc.pid, `the killed cell was finished by the survivor (pid ${survivor.proc.pid}), got ${JSON.stringify(rec.host)}`);
+    assert.equal(rec.host?.worker, `${hostname()}:${survivor.proc.pid}`, `the killed cell was finished by the survivor, got ${JSON.stringify(rec.host)}`);
   } finally {
     await stopWorkers(workers);
     await redis.dispose();

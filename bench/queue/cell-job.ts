@@ -2,11 +2,14 @@
  * A cell as a BullMQ job: everything a worker on another machine needs to regenerate the cell's input from its
  * seed and run it — the identity (method or variant with resolved options, workload with parameters, n, m, d,
  * causal, seed) and the run settings that change its record (timing plan, time budgets, reference policy) —
- * plain JSON, no data shipped. Its key, the job id, is a hash of all of that and the qattn version: the same
- * cell submitted twice (or by two runs) is one job, and a worker of another version refuses it.
+ * plain JSON, no data shipped. Its key, the job id, is a hash of all of that and the code version (package
+ * version + a hash of the sources, qattnVersion): the same cell submitted twice (or by two runs) is one job,
+ * and a worker running other code refuses it.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getMechanism } from '../../attention/registry.ts';
 import type { Options } from '../../attention/types.ts';
 import { QattnError } from '../../core/errors.ts';
@@ -43,11 +46,34 @@ export interface CellJob {
 
 let version: string | null = null;
 
-/** This checkout's package.json version: part of every cell key. */
+/** Folders whose sources decide what a cell computes (not cli/, infer/, tests or docs). */
+const CODE_DIRS = ['attention', 'bench', 'core', 'io', 'onnx', 'oracles'];
+
+/** Every .ts/.mjs file under `dir`, sorted (bench/reference-data and the like hold no code). */
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(p));
+    else if (/\.(ts|mjs)$/.test(e.name)) out.push(p);
+  }
+  return out.sort();
+}
+
+/**
+ * The code version of every cell key: package.json's version and a hash of the sources that compute a cell and of
+ * package-lock.json (so a changed mechanism, or another dependency, is a new cell — never a record computed by
+ * other code, found on the queue — and a worker running other code refuses the cell). ~300 files, read once.
+ */
 export function qattnVersion(): string {
   if (version === null) {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    version = typeof pkg.version === 'string' ? pkg.version : 'unknown';
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown };
+    const h = createHash('sha256');
+    for (const f of [...CODE_DIRS.flatMap((d) => sources(join(root, d))), join(root, 'package-lock.json')]) {
+      h.update(relative(root, f)).update('\0').update(readFileSync(f)).update('\0');
+    }
+    version = `${typeof pkg.version === 'string' ? pkg.version : 'unknown'}+${h.digest('hex').slice(0, 12)}`;
   }
   return version;
 }
@@ -89,7 +115,7 @@ export function jobsOf(plan: BenchPlan): CellJob[] {
  */
 export function planOfJob(job: CellJob, memoryLimitBytes: number): BenchPlan {
   if (job.qattnVersion !== qattnVersion()) {
-    throw new QattnError(`this worker runs qattn ${qattnVersion()}, the cell was submitted by qattn ${job.qattnVersion}: run workers of the submitting version`);
+    throw new QattnError(`this worker runs qattn ${qattnVersion()}, the cell was submitted by qattn ${job.qattnVersion}: run workers of the submitting code (version + source hash)`);
   }
   const { identity: c, settings: s } = job;
   const mech = getMechanism(c.method);

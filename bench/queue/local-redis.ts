@@ -43,14 +43,19 @@ export class LocalRedis {
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
     const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '',
-      '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.#proc = proc;
     await new Promise<void>((resolve, reject) => {
-      let log = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${log}`)), 10_000);
+      let log = '', ready = false;
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`redis-server did not start within 10 s: ${log}`));
+      }, 10_000);
       proc.stdout!.on('data', (b: Buffer) => {
-        log += b.toString();
+        if (ready) return; // its later log lines are not kept
+        log = (log + b.toString()).slice(-4096);
         if (log.includes('Ready to accept connections')) {
+          ready = true;
           clearTimeout(timer);
           resolve();
         }
@@ -66,7 +71,7 @@ export class LocalRedis {
   async stop(): Promise<void> {
     const p = this.#proc;
     this.#proc = null;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill('SIGTERM');
@@ -91,7 +96,12 @@ export async function anyRedis(): Promise<{ url: string; dispose(): Promise<void
   const shared = process.env['QATTN_TEST_REDIS'];
   if (shared) return { url: shared, dispose: async () => undefined };
   const own = new LocalRedis();
-  await own.start();
+  try {
+    await own.start();
+  } catch (e) {
+    await own.dispose();
+    throw e;
+  }
   return { url: own.url, dispose: () => own.dispose() };
 }
 

@@ -45,7 +45,6 @@ export async function connectQueue(raw: string, run: string | undefined, config:
   jobsOf(config.plan); // refuses a plan that cannot be queued (npy) before anything is submitted
   const version = await checkReachable(url);
   const queue = new Queue<CellJob, BenchRecord>(name, { connection: redisOptions(url) });
-  queue.on('error', () => undefined); // reconnects by itself; the poll loop reports a lasting outage
   const execute: CellExecutor = (plan, sink, hooks) => collect(queue, jobsOf(plan), sink, hooks, `${url.display}${run ? ` --run ${run}` : ''}`, version);
   return {
     url, queue: name, execute,
@@ -56,7 +55,7 @@ export async function connectQueue(raw: string, run: string | undefined, config:
 
 /**
  * Queues `jobs` (those the sink does not hold) and waits until each has a record in the sink; returns every
- * job's record in order. Exported for tests that queue jobs a plan cannot make (a cell of another qattn version).
+ * job's record in order. Exported for tests that queue jobs a plan cannot make (a cell of other code).
  */
 export async function collect(queue: Queue<CellJob, BenchRecord>, jobs: readonly CellJob[], sink: ResultSink, hooks: RunnerHooks, where: string, version: string): Promise<BenchRecord[]> {
   const total = jobs.length;
@@ -73,7 +72,6 @@ export async function collect(queue: Queue<CellJob, BenchRecord>, jobs: readonly
   };
   await add([...pending.values()].map((p) => p.job));
   hooks.onNote?.(`queued ${pending.size} of ${total} cells on queue ${queue.name} (Redis ${version}); start workers with: qattn worker --queue ${where}`);
-  let lastStatus = performance.now();
   // Records found on the first look were done before this submission (an earlier one of the same cells).
   let firstLook = true;
   const finish = (key: string, record: BenchRecord, resumed: boolean): void => {
@@ -82,32 +80,8 @@ export async function collect(queue: Queue<CellJob, BenchRecord>, jobs: readonly
     sink.add(record);
     hooks.onCellDone?.(p.index, total, record, resumed);
   };
-  while (pending.size) {
-    const keys = [...pending.keys()];
-    const missing: CellJob[] = [];
-    for (let i = 0; i < keys.length; i += BATCH) {
-      const found = await Promise.all(keys.slice(i, i + BATCH).map(async (key) => [key, await queue.getJob(key)] as const));
-      for (const [key, job] of found) {
-        if (!job) missing.push(pending.get(key)!.job);
-        else await settle(key, job);
-      }
-    }
-    firstLook = false;
-    if (missing.length) {
-      hooks.onNote?.(`${missing.length} cells were no longer on the queue (Redis restarted without its data?): queued again`);
-      await add(missing);
-    }
-    if (performance.now() - lastStatus >= STATUS_MS && pending.size) {
-      lastStatus = performance.now();
-      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-      const workers = (await queue.getWorkers()).length;
-      hooks.onNote?.(`queue ${queue.name}: ${c['active'] ?? 0} running, ${(c['waiting'] ?? 0) + (c['delayed'] ?? 0)} waiting, ${workers} worker${workers === 1 ? '' : 's'} connected; ${pending.size} of ${total} cells to go`);
-    }
-    if (pending.size) await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  return jobs.map((j) => sink.get(cellKey(j.identity))!);
 
-  async function settle(key: string, job: Job<CellJob, BenchRecord>): Promise<void> {
+  const settle = async (key: string, job: Job<CellJob, BenchRecord>): Promise<void> => {
     if (job.finishedOn && job.returnvalue && typeof job.returnvalue === 'object') {
       finish(key, job.returnvalue, firstLook);
       return;
@@ -117,9 +91,59 @@ export async function collect(queue: Queue<CellJob, BenchRecord>, jobs: readonly
     // BullMQ moves a job with attempts left straight back to waiting or delayed, so 'failed' is final: all its
     // attempts were spent, or it stalled more often than a worker may stall it (maxStalledCount).
     if ((await job.getState()) !== 'failed') return;
+    if (firstLook) {
+      // Failed before this submission (a worker of other code refused it, a worker died on it): this
+      // submission gives it its attempts again rather than taking an old failure as the cell's record.
+      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      return;
+    }
     const identity = pending.get(key)!.job.identity;
     const why = job.failedReason.split('\n')[0];
     const attempts = job.attemptsMade >= JOB_ATTEMPTS ? `on all ${JOB_ATTEMPTS} attempts` : `after ${job.attemptsMade} of ${JOB_ATTEMPTS} attempts`;
     finish(key, failedRecord(identity, 'error', `the queued cell failed ${attempts}; the last: ${why}`), false);
+  };
+
+  // The connection retries by itself and every command waits for it; while Redis is away, say so every STATUS_MS.
+  let lastOk = Date.now(), lastError = '';
+  const onError = (e: Error): void => {
+    lastError = e.message.split('\n')[0] ?? '';
+  };
+  queue.on('error', onError);
+  const outage = setInterval(() => {
+    const away = Date.now() - lastOk;
+    if (away >= STATUS_MS) hooks.onNote?.(`waiting for Redis (${lastError || 'no answer'}) for ${(away / 1000).toFixed(0)} s; the run continues when it is back`);
+  }, STATUS_MS);
+  outage.unref();
+  let lastStatus = performance.now();
+  try {
+    while (pending.size) {
+      const keys = [...pending.keys()];
+      const missing: CellJob[] = [];
+      for (let i = 0; i < keys.length; i += BATCH) {
+        const found = await Promise.all(keys.slice(i, i + BATCH).map(async (key) => [key, await queue.getJob(key)] as const));
+        lastOk = Date.now();
+        for (const [key, job] of found) {
+          if (!job) missing.push(pending.get(key)!.job);
+          else await settle(key, job);
+        }
+      }
+      firstLook = false;
+      if (missing.length) {
+        hooks.onNote?.(`${missing.length} cells were no longer on the queue (Redis restarted without its data?): queued again`);
+        await add(missing);
+      }
+      if (performance.now() - lastStatus >= STATUS_MS && pending.size) {
+        lastStatus = performance.now();
+        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        // CLIENT LIST may be refused (an ACL user without it): the count is only for the status line.
+        const workers = await queue.getWorkers().then((w) => String(w.length), () => '?');
+        hooks.onNote?.(`queue ${queue.name}: ${c['active'] ?? 0} running, ${(c['waiting'] ?? 0) + (c['delayed'] ?? 0)} waiting, ${workers} worker${workers === '1' ? '' : 's'} connected; ${pending.size} of ${total} cells to go`);
+      }
+      if (pending.size) await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } finally {
+    clearInterval(outage);
+    queue.off('error', onError);
   }
+  return jobs.map((j) => sink.get(cellKey(j.identity))!);
 }

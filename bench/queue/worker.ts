@@ -3,11 +3,13 @@
  * is stopped (SIGINT/SIGTERM: the cells in flight finish first) or, with `idleExitS`, until the queue has had
  * nothing to do for that long (for batch schedulers: a Kubernetes Indexed Job or a Slurm array task ends).
  *
- * Faults, through BullMQ's own handling: a cell runs in a sandboxed worker thread while the main thread renews
- * its lock, so a worker killed mid-cell stops renewing, its job stalls after `lockS`, and another worker's
- * stalled-job check puts it back in the queue — its record is written once, by whoever completes it. A job
- * that throws (a worker refusing a cell of another qattn version) is retried JOB_ATTEMPTS times, then failed.
- * A Redis restart is waited for: every connection reconnects (connection.ts).
+ * Faults, through BullMQ's own handling: a cell runs in a sandboxed child process (processor.mjs) while this
+ * process renews its lock, so a worker killed mid-cell stops renewing, its job stalls after `lockS` (taken over
+ * within about 1.5 × lockS: the stalled check runs every lockS / 2), and another worker's stalled-job check puts
+ * it back in the queue — its record is written once, by whoever completes it. A cell that runs past the
+ * runner's hard limit is stopped by the same watchdog as a local run (processor.ts): it kills the child, not
+ * the worker. A job that throws (a worker refusing a cell of another code version) is attempted JOB_ATTEMPTS
+ * times in all, then failed. A Redis restart is waited for: every connection reconnects (connection.ts).
  */
 import { availableParallelism, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +24,7 @@ import { queueName } from './names.ts';
 export interface WorkerOptions {
   readonly url: QueueUrl;
   readonly run?: string;
-  /** Cells run at once (each in its own thread; default 1: timings stay those of one core per cell). */
+  /** Cells run at once (each in its own child process; default 1: timings stay those of one core per cell). */
   readonly concurrency?: number;
   /** A job whose worker stops renewing its lock is stalled after this many seconds (default 30). */
   readonly lockS?: number;
@@ -47,12 +49,15 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const lockMs = (o.lockS ?? 30) * 1000;
   const name = `${hostname()}:${process.pid}`;
   const log = o.log ?? (() => undefined);
-  // Each sandbox thread reads its share of the memory limit from the environment it inherits.
+  // Each sandboxed child process reads its share of the memory limit, and the worker's name, from the environment
+  // it inherits (a child has its own RSS, so C children each get 1/C of the limit).
   process.env['QATTN_WORKER_MEMORY_BYTES'] = String(Math.floor(autoMemoryLimit() / concurrency));
+  process.env['QATTN_WORKER_NAME'] = name;
   const processor = fileURLToPath(new URL('./processor.mjs', import.meta.url));
   const queue = queueName(o.run);
   const worker = new Worker<CellJob, BenchRecord>(queue, processor, {
-    connection: redisOptions(o.url), concurrency, useWorkerThreads: true, name,
+    // Child processes, not worker threads: the watchdog of a runaway cell can then kill its process alone.
+    connection: redisOptions(o.url), concurrency, useWorkerThreads: false, name,
     lockDuration: lockMs, stalledInterval: Math.max(1000, lockMs / 2), maxStalledCount: 3,
   });
   worker.on('active', (job: Job<CellJob>) => log(`running ${label(job.data.identity)}`));
@@ -72,16 +77,22 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   })());
   if (o.idleExitS !== undefined) {
     watcher = new Queue(queue, { connection: redisOptions(o.url) });
+    watcher.on('error', () => undefined); // the worker's own 'error' handler reports the connection
     let idleSince = Date.now();
+    let checking = false;
     idleTimer = setInterval(() => {
+      if (checking) return; // one check at a time, also while Redis is away
+      checking = true;
       void watcher!.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children').then((c) => {
-        const busy = Object.values(c).some((x) => x > 0);
-        if (busy) idleSince = Date.now();
+        if (Object.values(c).some((x) => x > 0)) idleSince = Date.now();
         else if (Date.now() - idleSince >= o.idleExitS! * 1000) {
           log(`the queue has been empty for ${o.idleExitS} s: stopping`);
           void close();
         }
-      }, () => undefined);
+      }, () => {
+        // Redis away: not idle (a submitter may queue its cells again once it is back).
+        idleSince = Date.now();
+      }).finally(() => (checking = false));
     }, 500);
   }
   log(`worker ${name} on ${o.url.display} queue ${queue}: ${concurrency} cell${concurrency === 1 ? '' : 's'} at a time (${availableParallelism()} cores)`);
