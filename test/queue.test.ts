@@ -41,6 +41,13 @@ async function stopWorkers(ws: readonly SpawnedWorker[]): Promise<void> {
   await Promise.all(ws.map((w) => w.exited));
 }
 
+/** The workers killed, the Redis disposed, the directory removed: every test's cleanup. */
+async function cleanup(workers: readonly SpawnedWorker[], redis: { dispose(): Promise<void> }, dir?: string): Promise<void> {
+  await stopWorkers(workers);
+  await redis.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
 const readDoc = (dir: string): ResultsDoc => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsDoc;
 
 /** What must not depend on where a cell ran: status, path, fidelity and counts. */
@@ -87,9 +94,7 @@ test('a queued run with 2 workers equals a local run (fidelity, counts); re-subm
       await queue.close();
     }
   } finally {
-    await stopWorkers(workers);
-    await redis.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    await cleanup(workers, redis, dir);
   }
 });
 
@@ -137,9 +142,7 @@ test('a worker killed mid-cell: its cell is taken over by the other worker and r
     const rec = doc.records.find((x) => cellKey(x) === cellKey(killed.identity))!;
     assert.equal(rec.host?.worker, `${hostname()}:${survivor.proc.pid}`, `the killed cell was finished by the survivor, got ${JSON.stringify(rec.host)}`);
   } finally {
-    await stopWorkers(workers);
-    await redis.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    await cleanup(workers, redis, dir);
   }
 });
 
@@ -187,9 +190,7 @@ for (const lost of [false, true]) {
         }
       }
     } finally {
-      await stopWorkers(workers);
-      await redis.dispose();
-      rmSync(dir, { recursive: true, force: true });
+      await cleanup(workers, redis, dir);
     }
   });
 }
@@ -217,8 +218,7 @@ test(`a cell no worker will run is recorded as failed with its reason after ${JO
     assert.equal(records[0]!.status, 'error');
     assert.match(records[0]!.reason ?? '', new RegExp(`failed on all ${JOB_ATTEMPTS} attempts; the last: this worker runs qattn \\S+, the cell was submitted by qattn 0\\.0\\.0-other`));
   } finally {
-    await stopWorkers(workers);
-    await redis.dispose();
+    await cleanup(workers, redis);
   }
 });
 

@@ -15,26 +15,19 @@ import type { Options } from '../../attention/types.ts';
 import { QattnError } from '../../core/errors.ts';
 import { cellKey } from '../journal.ts';
 import type { Limits } from '../limits.ts';
-import type { ReferencePolicy } from '../reference.ts';
 import type { CellIdentity } from '../results.ts';
 import { planGroups, type BenchPlan } from '../runner.ts';
-import type { TimingPlan } from '../timing.ts';
 import { getWorkload } from '../workloads/index.ts';
-import type { BenchMode } from '../workloads/types.ts';
 
-/** The run settings a cell's record depends on besides its identity. */
-export interface JobSettings {
-  readonly mode: BenchMode;
-  /** The plan's queries and head dimension (a workload with a fixed shape may give the cell other m, d). */
-  readonly m: number;
-  readonly d: number;
-  readonly causal: boolean;
-  readonly seed: number;
-  readonly timing: TimingPlan;
-  readonly referencePolicy: ReferencePolicy;
+/**
+ * The run settings a cell's record depends on besides its identity: the plan's own fields (its m and d are the
+ * requested ones; a workload with a fixed shape may give the cell others) and its time budgets. Not its memory
+ * limit: a worker checks cells against its own machine's.
+ */
+export type JobSettings = Pick<BenchPlan, 'mode' | 'm' | 'd' | 'causal' | 'seed' | 'timing' | 'referencePolicy'> & {
   readonly budgetMs: number;
   readonly prepareBudgetMs: number | null;
-}
+};
 
 export interface CellJob {
   /** The job id: cellId(identity, settings, version). */
