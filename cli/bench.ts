@@ -59,8 +59,8 @@ Runs every registered mechanism across context lengths and scores speed and fide
   --queue URL         run the cells on a queue instead of here: redis://HOST[:PORT][/DB] (BullMQ on Redis); any
                         number of \`qattn worker --queue URL\` processes, on any machines, run them, and this
                         process collects the records into --out as usual. Cells are content-addressed (job id =
-                        hash of the cell and the qattn version): submitting again adds nothing already queued or done
-  --run NAME          the queue's run name (default ${DEFAULT_RUN}): workers take cells from --run NAME`;
+                        hash of the cell and the code version): submitting again adds nothing already queued or done
+  --run NAME          the queue's run name (default '${DEFAULT_RUN}'): workers take cells from --run NAME`;
 
 const FLAGS = {
   methods: { type: 'string', multiple: true }, workloads: { type: 'string', multiple: true },

@@ -8,18 +8,19 @@ import { startWorker } from '../bench/queue/worker.ts';
 import { QattnError } from '../core/errors.ts';
 import { HELP_FLAG, intFlag, numberFlag, parseFlags, type CliIo } from './args.ts';
 
-export const WORKER_USAGE = `usage: qattn worker --queue redis://HOST[:PORT][/DB] [--run NAME] [--concurrency C] [--idle-exit S]
+export const WORKER_USAGE = `usage: qattn worker --queue redis://HOST[:PORT][/DB] [--run NAME] [--concurrency C] [--lock-s S] [--idle-exit S]
 
 Takes cells of queued bench runs (qattn bench --queue URL) from Redis and runs them here: each input is
 regenerated from the run's seed (no data is shipped), and each record says which host ran it. Start as many
-workers as you like, on any machines with this qattn version installed; stop one with Ctrl-C (its cells in
-flight finish first) or kill it (its cells are taken over by another worker after --lock-s).
+workers as you like, on any machines with the submitter's qattn code (a cell's key includes a hash of the
+sources); stop one with Ctrl-C (its cells in flight finish first) or kill it (its cells are taken over by
+another worker after --lock-s).
 
   --queue URL         the Redis the runs are queued on
-  --run NAME          the run name the cells were queued under (default ${DEFAULT_RUN})
-  --concurrency C     cells at a time, each in its own thread (default 1: one core per cell, as a local run)
-  --lock-s S          a cell whose worker stops renewing its lock is handed to another worker after S seconds
-                        (default 30)
+  --run NAME          the run name the cells were queued under (default '${DEFAULT_RUN}')
+  --concurrency C     cells at a time, each in its own child process (default 1: one core per cell, as a local run)
+  --lock-s S          a cell whose worker stops renewing its lock is handed to another worker after S to 1.5 × S
+                        seconds (default 30)
   --idle-exit S       exit after S seconds with nothing queued or running (for batch jobs: a Kubernetes
                         Indexed Job or a Slurm array task then ends); default: run until stopped`;
 
