@@ -222,6 +222,26 @@ test(`a cell no worker will run is recorded as failed with its reason after ${JO
   }
 });
 
+test('a queued cell past 3× its time budget is stopped by the watchdog (its child killed) and recorded as skipped, like a local one', { skip: skip ?? false }, async () => {
+  const redis = await anyRedis();
+  const run = uniqueRun('watchdog');
+  const dir = mkdtempSync(join(tmpdir(), 'qattn-queue-'));
+  const workers = [spawnWorker(redis.url, run)];
+  try {
+    // One attend of grover-topk at k = 128 over 2^16 keys takes about a second: far past 3 × 50 ms.
+    const r = await runCli('bench', '--methods', 'grover-topk', '--opt', 'grover-topk.k=128', '--workloads', 'gaussian', '--lengths', '2^16', '--queries', '64',
+      '--budget-s', '0.05', '--prepare-budget-s', '30', '--quick', '--no-charts', '--out', join(dir, 'run'), '--queue', redis.url, '--run', run);
+    assert.equal(r.code, 0, r.err.join('\n'));
+    const [rec] = readDoc(join(dir, 'run')).records;
+    assert.equal(rec?.status, 'skipped');
+    assert.match(rec?.reason ?? '', /^stopped by the watchdog: the first attend was still running after 150ms/);
+    assert.equal(rec?.host?.worker, `${hostname()}:${workers[0]!.proc.pid}`, 'recorded by the worker whose child it killed');
+    assert.equal(workers[0]!.proc.exitCode, null, 'the worker itself lives on');
+  } finally {
+    await cleanup(workers, redis, dir);
+  }
+});
+
 test('a wrong or unreachable --queue is one qattn: line and exit 2 within seconds (bench and worker)', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['bench', '--quick', '--queue', 'redis://127.0.0.1:1', '--out', join(tmpdir(), 'qattn-never')], /^qattn: cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/0: .*ECONNREFUSED/],
