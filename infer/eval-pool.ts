@@ -10,7 +10,7 @@ import { QattnError } from '../core/errors.ts';
 import { combineWindows, evalWindow, type EvalVariant, type EvalWindow, type SetEval, type WindowEval } from './eval.ts';
 import type { EvalReply, EvalTask, EvalWorkerData } from './eval-worker.ts';
 import { SessionCache } from './execute.ts';
-import { loadInferModel } from './model.ts';
+import { loadInferModel, type InferModel } from './model.ts';
 
 export interface EvalSet {
   readonly name: string;
@@ -83,11 +83,11 @@ function onWorkers(jobs: readonly Job[], data: Omit<EvalWorkerData, 'entry'>, th
 }
 
 /**
- * Every variant on every window of every set, on `threads` worker threads (1: in this thread, no worker).
- * Results per set, in the order given.
+ * Every variant on every window of every set, on `threads` worker threads (1: in this thread, no worker; a
+ * model already loaded runs here). Results per set, in the order given.
  */
 export async function evaluateSets(
-  modelPath: string, sets: readonly EvalSet[], variants: readonly EvalVariant[], layers: readonly number[] | null, seed: number, threads: number,
+  model: string | InferModel, sets: readonly EvalSet[], variants: readonly EvalVariant[], layers: readonly number[] | null, seed: number, threads: number,
   progress?: PoolProgress,
 ): Promise<Array<{ name: string; result: SetEval }>> {
   const jobs: Job[] = sets.flatMap((s, set) => s.windows.map((window, index) => ({ set, index, window })));
@@ -95,8 +95,8 @@ export async function evaluateSets(
   let done = 0;
   const onRun = (job: Job, v: number): void => progress?.(++done, total, sets[job.set]!.name, what(variants, v, job.window));
   let results: WindowEval[];
-  if (threads <= 1 || jobs.length <= 1) {
-    const im = await loadInferModel(modelPath);
+  if (threads <= 1 || jobs.length <= 1 || typeof model !== 'string') {
+    const im = typeof model === 'string' ? await loadInferModel(model) : model;
     const sessions = new SessionCache();
     results = [];
     try {
@@ -105,7 +105,7 @@ export async function evaluateSets(
       await sessions.release();
     }
   } else {
-    results = await onWorkers(jobs, { modelPath, variants, layers, seed }, threads, onRun);
+    results = await onWorkers(jobs, { modelPath: model, variants, layers, seed }, threads, onRun);
   }
   return sets.map((s, set) => ({ name: s.name, result: combineWindows(s.windows, results.filter((_, j) => jobs[j]!.set === set), variants) }));
 }

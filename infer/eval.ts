@@ -16,7 +16,7 @@ import { klDivergence, totalVariation } from '../attention/fidelity.ts';
 import { referenceWeights } from '../attention/kernels/reference.ts';
 import type { AttentionInput, AttentionOutput, OptionValue } from '../attention/types.ts';
 import type { AttentionBlock } from './block.ts';
-import { runReference, runSwapped, SessionCache, type TensorMap } from './execute.ts';
+import { runReference, runSwapped, type SessionCache, type TensorMap } from './execute.ts';
 import type { InferModel } from './model.ts';
 import { gpt2BytesDir } from './models.ts';
 import { fidelity, swapFacts } from './report.ts';
@@ -231,10 +231,6 @@ export interface WindowEval {
   readonly variants: readonly WindowVariant[];
 }
 
-export interface EvalProgress {
-  (done: number, total: number, what: string): void;
-}
-
 /**
  * One window: the unmodified model once, then each variant with the chosen layers swapped (all when `layers` is
  * null). `onVariant(v)` is called after variant v (−1: the unmodified model).
@@ -318,22 +314,4 @@ export function combineWindows(windows: readonly EvalWindow[], results: readonly
       };
     }),
   };
-}
-
-/** Every variant on every window of one set, in this thread (eval-pool.ts spreads windows over worker threads). */
-export async function evaluate(im: InferModel, windows: readonly EvalWindow[], variants: readonly EvalVariant[], layers: readonly number[] | null, seed: number, progress?: EvalProgress): Promise<SetEval> {
-  const total = windows.length * (variants.length + 1);
-  let done = 0;
-  const sessions = new SessionCache();
-  const results: WindowEval[] = [];
-  try {
-    for (const w of windows) {
-      results.push(await evalWindow(im, w, variants, layers, seed, sessions, (v) => {
-        progress?.(++done, total, `${v < 0 ? 'unmodified model' : variants[v]!.label}, window at ${w.offset ?? 'copy'}`);
-      }));
-    }
-  } finally {
-    await sessions.release();
-  }
-  return combineWindows(windows, results, variants);
 }

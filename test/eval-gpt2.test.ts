@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { runReference, runSwapped, type TensorMap } from '../infer/execute.ts';
-import { bitsPerByte, copyWindow, corpusWindows, evaluate } from '../infer/eval.ts';
+import { bitsPerByte, copyWindow, corpusWindows, type EvalVariant, type EvalWindow } from '../infer/eval.ts';
+import { evaluateSets } from '../infer/eval-pool.ts';
+import type { InferModel } from '../infer/model.ts';
+
+/** One set of windows evaluated in this thread. */
+const evaluate = async (im: InferModel, windows: EvalWindow[], variants: EvalVariant[], layers: number[] | null, seed: number) =>
+  (await evaluateSets(im, [{ name: 'set', windows }], variants, layers, seed, 1))[0]!.result;
 import { loadInferModel } from '../infer/model.ts';
 import { gpt2BytesDir, resolveModel } from '../infer/models.ts';
 import { asFloat32 } from '../infer/tensors.ts';
