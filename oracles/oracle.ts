@@ -23,7 +23,7 @@ export interface ThresholdOracle {
   readonly threshold: number;
   /** Indices never marked even when score > τ (top-k excludes the set it already holds). */
   readonly exclude: ArrayLike<number>;
-  /** The caller promises `exclude` is ascending and distinct (top-k keeps its set so): no per-oracle sort. */
+  /** The caller promises `exclude` is ascending and distinct (top-k keeps its set so), and unchanged while the oracle is in use: no per-oracle sort or copy. */
   readonly excludeSorted?: boolean;
   readonly cost: OracleCostModel;
 }
@@ -86,10 +86,8 @@ export interface ThresholdOracleOptions {
 export function thresholdOracleTrusted(scores: Scores, threshold: number, opts: ThresholdOracleOptions = {}, cost?: OracleCostModel): ThresholdOracle {
   check(!Number.isNaN(threshold), 'threshold must not be NaN');
   const exclude = opts.exclude ?? [];
-  return {
-    kind: 'threshold', scores, threshold, exclude, ...(opts.excludeSorted ? { excludeSorted: true } : {}),
-    cost: cost ?? thresholdCostModel(scores.length, exclude.length, opts.payload),
-  };
+  // No object spread: top-k builds one of these per DHHM stage.
+  return { kind: 'threshold', scores, threshold, exclude, excludeSorted: opts.excludeSorted === true, cost: cost ?? thresholdCostModel(scores.length, exclude.length, opts.payload) };
 }
 
 /** The cost model of a threshold oracle over N scores with `excludeCount` exclusions. */

@@ -25,7 +25,7 @@ import type { Rng } from '../../core/rng.ts';
 import type { Backend, PreparedSearch } from '../backends/backend.ts';
 import type { Payload } from '../cost-model.ts';
 import { survivalProbability, type Noise } from '../noise.ts';
-import { checkScores, randomSubset, searchSpace, thresholdCostModel, thresholdOracleTrusted, type Scores } from '../oracle.ts';
+import { checkScores, isRankScores, randomSubset, searchSpace, thresholdCostModel, thresholdOracleTrusted, type Scores } from '../oracle.ts';
 import { bbhtRounds } from './bbht.ts';
 import { freeze, newTally, type SearchCost } from './cost.ts';
 
@@ -129,8 +129,11 @@ export function quantumTopK(scores: Scores, k: number, opts: TopKOptions): TopKR
   const cost = thresholdCostModel(scores.length, k, opts.payload); // the same circuit at every stage
   // `set` is kept ascending by index (randomSubset returns it so; each swap re-inserts in order), so each
   // stage's oracle gets it as a sorted exclusion list: a copy, O(k), and no sort in the backend.
+  // Rank scores decrease strictly along the finite prefix, so the ascending set's minimum is its last member
+  // whenever that one is finite (O(1) instead of a scan per stage; −∞ members tie, and the scan picks among them).
+  const ranked = isRankScores(scores);
   while (stoppedBy !== 'exhaustive') {
-    const w = argMin(scores, set);
+    const w = ranked && scores[set[k - 1]!]! > -Infinity ? k - 1 : argMin(scores, set);
     const oracle = thresholdOracleTrusted(scores, scores[set[w]!]!, { exclude: set.slice(), excludeSorted: true }, cost);
     tally.qubits = Math.max(tally.qubits, oracle.cost.qubits);
     const search = (last = opts.backend.prepare(oracle));

@@ -439,9 +439,12 @@ class SortedSet implements MarkedSet {
       // O(k) per DHHM stage instead of a sort, which made the simulator O(k² log k) per query.
       let c = 0;
       while (c < exclude.length && exclude[c]! < lo) c++;
-      const ex = new Int32Array(c);
-      for (let t = 0; t < c; t++) ex[t] = exclude[t]!;
-      this.excludedAbove = ex;
+      if (exclude instanceof Int32Array) this.excludedAbove = exclude.subarray(0, c); // the oracle's own copy: shared, not copied again
+      else {
+        const ex = new Int32Array(c);
+        for (let t = 0; t < c; t++) ex[t] = exclude[t]!;
+        this.excludedAbove = ex;
+      }
     } else {
       // A loop, not Int32Array.from: the iterator protocol was most of this constructor's time.
       const ex = new Int32Array(exclude.length);
