@@ -10,7 +10,7 @@ import { QattnError } from '../core/errors.ts';
 import type { BenchRecord, CellIdentity } from './results.ts';
 
 /** Object keys sorted recursively, so that equal options always serialize identically. */
-function canonical(x: unknown): unknown {
+export function canonical(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(canonical);
   if (typeof x !== 'object' || x === null) return x;
   const o = x as Record<string, unknown>;

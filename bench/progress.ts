@@ -12,7 +12,8 @@ export interface ProgressStream {
   readonly columns?: number;
 }
 
-const label = (c: CellIdentity): string => `${c.workload} ${c.mode} n=${formatN(c.n)} ${c.variant}`;
+/** A cell in one line: workload, mode, n and variant. */
+export const cellLabel = (c: CellIdentity): string => `${c.workload} ${c.mode} n=${formatN(c.n)} ${c.variant}`;
 
 function outcome(r: BenchRecord): string {
   if (r.status !== 'ok') return `${r.status}: ${r.reason}`;
@@ -39,13 +40,13 @@ export function progressReporter(stream: ProgressStream, quiet = false): RunnerH
   };
   return {
     onCellStart(_i, total, cell) {
-      if (tty && !quiet) bar(total, label(cell));
+      if (tty && !quiet) bar(total, cellLabel(cell));
     },
     onCellDone(_i, total, record, resumed) {
       done++;
       if (quiet) return;
-      if (tty) bar(total, label(record));
-      else stream.write(`[${done}/${total}] ${label(record)}: ${resumed ? 'resumed' : outcome(record)}\n`);
+      if (tty) bar(total, cellLabel(record));
+      else stream.write(`[${done}/${total}] ${cellLabel(record)}: ${resumed ? 'resumed' : outcome(record)}\n`);
     },
     onNote(text) {
       if (quiet) return;

@@ -8,11 +8,9 @@
  *   npm run bench:queue                 # 6 mechanisms × 2 workloads × n = 2^12…2^17 (72 cells)
  *   npm run bench:queue -- --quick      # 3 mechanisms × 1 workload × 3 small n, quick timing (a smoke test)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { buildConfig } from './config.ts';
@@ -22,11 +20,10 @@ import { progressReporter } from './progress.ts';
 import { parseQueueUrl, redisOptions } from './queue/connection.ts';
 import { LocalRedis, redisAvailable } from './queue/local-redis.ts';
 import { queueName } from './queue/names.ts';
+import { spawnWorker, stopWorkers } from './queue/spawn-worker.ts';
 import { connectQueue } from './queue/submit.ts';
 import type { BenchRecord } from './results.ts';
 import { runBenchmark } from './run-benchmark.ts';
-
-const BIN = fileURLToPath(new URL('../bin/qattn.mjs', import.meta.url));
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean' } } });
 const flags = args.quick
@@ -40,21 +37,9 @@ if (missing) {
   process.exit(2);
 }
 
-function startWorkers(url: string, run: string, count: number): ChildProcess[] {
-  return Array.from({ length: count }, () => spawn(process.execPath, [BIN, 'worker', '--queue', url, '--run', run], { stdio: ['ignore', 'ignore', 'inherit'] }));
-}
-
-async function stopWorkers(ws: readonly ChildProcess[]): Promise<void> {
-  await Promise.all(ws.map((w) => new Promise<void>((resolve) => {
-    if (w.exitCode !== null) return resolve();
-    w.once('exit', () => resolve());
-    w.kill('SIGTERM');
-  })));
-}
-
 async function timedRun(url: string, workers: number, dir: string): Promise<{ seconds: number; records: readonly BenchRecord[] }> {
   const run = `bench-queue-${workers}w-${process.pid}`;
-  const ws = startWorkers(url, run, workers);
+  const ws = Array.from({ length: workers }, () => spawnWorker(url, run, [], true));
   const queue = new Queue(queueName(run), { connection: redisOptions(parseQueueUrl(url)) });
   try {
     const t = Date.now();
@@ -76,7 +61,7 @@ async function timedRun(url: string, workers: number, dir: string): Promise<{ se
     }
   } finally {
     await queue.close();
-    await stopWorkers(ws);
+    await stopWorkers(ws, 'SIGTERM');
   }
 }
 

@@ -5,7 +5,7 @@
 // Each test starts its own redis-server (bench/queue/local-redis.ts) and real `qattn worker` processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,32 +18,17 @@ import { cellId, jobsOf } from '../bench/queue/cell-job.ts';
 import { parseQueueUrl, redisOptions } from '../bench/queue/connection.ts';
 import { JOB_ATTEMPTS, queueName } from '../bench/queue/names.ts';
 import { collect } from '../bench/queue/submit.ts';
+import { spawnWorker as spawnQueueWorker, stopWorkers, type SpawnedWorker } from '../bench/queue/spawn-worker.ts';
 import type { BenchRecord, ResultsDoc } from '../bench/results.ts';
 
 const skip = redisAvailable();
 
-interface SpawnedWorker {
-  readonly proc: ChildProcess;
-  readonly log: string[];
-  readonly exited: Promise<number | null>;
-}
-
-function spawnWorker(url: string, run: string, ...extra: string[]): SpawnedWorker {
-  const proc = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--run', run, '--lock-s', '3', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const log: string[] = [];
-  proc.stderr!.on('data', (b: Buffer) => log.push(...b.toString().split('\n').filter((l) => l)));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return { proc, log, exited };
-}
-
-async function stopWorkers(ws: readonly SpawnedWorker[]): Promise<void> {
-  for (const w of ws) if (w.proc.exitCode === null) w.proc.kill('SIGKILL');
-  await Promise.all(ws.map((w) => w.exited));
-}
+// Short locks, so a killed worker's cell is taken over within seconds.
+const spawnWorker = (url: string, run: string): SpawnedWorker => spawnQueueWorker(url, run, ['--lock-s', '3']);
 
 /** The workers killed, the Redis disposed, the directory removed: every test's cleanup. */
 async function cleanup(workers: readonly SpawnedWorker[], redis: { dispose(): Promise<void> }, dir?: string): Promise<void> {
-  await stopWorkers(workers);
+  await stopWorkers(workers, 'SIGKILL');
   await redis.dispose();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { getMechanism } from '../../attention/registry.ts';
 import type { Options } from '../../attention/types.ts';
 import { QattnError } from '../../core/errors.ts';
-import { cellKey } from '../journal.ts';
+import { canonical, cellKey } from '../journal.ts';
 import type { Limits } from '../limits.ts';
 import type { CellIdentity } from '../results.ts';
 import { planGroups, type BenchPlan } from '../runner.ts';
@@ -73,17 +73,8 @@ export function qattnVersion(): string {
 
 /** The content address of a cell: sha256 of its journal key, its settings and the qattn version (32 hex digits). */
 export function cellId(identity: CellIdentity, settings: JobSettings, qattn = qattnVersion()): string {
-  const text = JSON.stringify([cellKey(identity), canonicalSettings(settings), qattn]);
+  const text = JSON.stringify([cellKey(identity), canonical(settings), qattn]);
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
-}
-
-function canonicalSettings(s: JobSettings): unknown {
-  const sort = (x: unknown): unknown => {
-    if (Array.isArray(x)) return x.map(sort);
-    if (typeof x !== 'object' || x === null) return x;
-    return Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])]));
-  };
-  return sort(s);
 }
 
 export function settingsOf(plan: BenchPlan): JobSettings {

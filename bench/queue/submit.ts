@@ -17,12 +17,10 @@ import type { BenchRecord } from '../results.ts';
 import type { ResultSink, RunnerHooks } from '../runner.ts';
 import type { CellExecutor } from '../run-benchmark.ts';
 import { jobsOf, type CellJob } from './cell-job.ts';
-import { checkReachable, parseQueueUrl, redisOptions, type QueueUrl } from './connection.ts';
+import { checkReachable, parseQueueUrl, redisOptions } from './connection.ts';
 import { JOB_ATTEMPTS, queueName } from './names.ts';
 
 export interface QueueRun {
-  readonly url: QueueUrl;
-  readonly queue: string;
   readonly execute: CellExecutor;
   describe(): string;
   close(): Promise<void>;
@@ -42,12 +40,12 @@ const jobOptions = (key: string) => ({
 export async function connectQueue(raw: string, run: string | undefined, config: BenchConfig): Promise<QueueRun> {
   const url = parseQueueUrl(raw);
   const name = queueName(run);
-  jobsOf(config.plan); // refuses a plan that cannot be queued (npy) before anything is submitted
+  const jobs = jobsOf(config.plan); // refuses a plan that cannot be queued (npy) before anything is submitted
   const version = await checkReachable(url);
   const queue = new Queue<CellJob, BenchRecord>(name, { connection: redisOptions(url) });
-  const execute: CellExecutor = (plan, sink, hooks) => collect(queue, jobsOf(plan), sink, hooks, `${url.display}${run ? ` --run ${run}` : ''}`, version);
+  const execute: CellExecutor = (plan, sink, hooks) => collect(queue, plan === config.plan ? jobs : jobsOf(plan), sink, hooks, `${url.display}${run ? ` --run ${run}` : ''}`, version);
   return {
-    url, queue: name, execute,
+    execute,
     describe: () => `${url.display} (queue ${name})`,
     close: () => queue.close(),
   };

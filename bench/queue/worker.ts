@@ -14,7 +14,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker, type Job } from 'bullmq';
-import { formatN } from '../format.ts';
+import { cellLabel as label } from '../progress.ts';
 import { autoMemoryLimit } from '../memory.ts';
 import type { BenchRecord } from '../results.ts';
 import type { CellJob } from './cell-job.ts';
@@ -39,8 +39,6 @@ export interface WorkerHandle {
   readonly done: Promise<void>;
   close(): Promise<void>;
 }
-
-const label = (c: CellJob['identity']): string => `${c.workload} ${c.mode} n=${formatN(c.n)} ${c.variant}`;
 
 /** Starts a worker on the run's queue (its Redis checked first: unreachable is a QattnError within seconds). */
 export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
